@@ -14,7 +14,7 @@ setup(
         "confluent-kafka[schemaregistry]>=2.16,<3",
         "fastavro>=1.13,<2",
         "websockets>=17,<18",
-        "pyiceberg[sql-sqlite,pyarrow,s3fs]==0.12.0",
+        "pyiceberg[sql-sqlite,pyarrow,s3fs,pyiceberg-core]==0.12.0",
         "pyarrow>=26",
         "duckdb>=2.0,<3",
         "pandas>=3.1",

@@ -73,6 +73,87 @@ class CatalogSettings(BaseModel):
         return f"http://{self.host}:{self.rest_port}"
 
 
+class QuerySettings(BaseModel):
+    """Query engine and REST API (`k2 api`, `k2 query`)."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8686
+    default_limit: int = Field(100, ge=1)
+    # Hard cap on rows in one response: a client wanting more pages through with the cursor.
+    max_limit: int = Field(5000, ge=1)
+    max_cli_rows: int = Field(1_000_000, ge=1)
+    # A loaded table's metadata is reused this long; the hybrid read stays exact because rows and
+    # Kafka offsets always come from the same snapshot, only the Kafka tail grows meanwhile.
+    table_refresh_s: float = Field(0.25, ge=0)
+    plan_cache_entries: int = Field(512, ge=1)
+    tail_consumers: int = Field(4, ge=1)
+    tail_timeout_s: float = Field(10.0, gt=0)
+    summary_window_h: int = Field(24, ge=1)
+    # /health reports gold as stale when its last commit is older than this.
+    gold_stale_after_s: float = Field(300.0, gt=0)
+    broker_timeout_s: float = Field(2.0, gt=0)
+
+
+class IngestSettings(BaseModel):
+    """Exchange feeds, the local replay exchange and the ingest producer."""
+
+    # Local replay exchange (`k2 replay-server`): both WebSocket protocols and REST on one port.
+    replay_host: str = "127.0.0.1"
+    replay_port: int = 8765
+    replay_ping_interval_s: float = 20.0  # Binance pings every 20 s
+    replay_heartbeat_s: float = 1.0  # Kraken heartbeat cadence
+    # Real exchanges (`k2 ingest --live`); several WebSocket endpoints are tried in turn (failover).
+    binance_ws_urls: list[str] = ["wss://stream.binance.com:9443", "wss://stream.binance.com:443", "wss://data-stream.binance.vision"]
+    binance_rest_url: str = "https://api.binance.com"
+    kraken_ws_urls: list[str] = ["wss://ws.kraken.com"]
+    kraken_rest_url: str = "https://api.kraken.com"
+    # Connection health
+    stale_timeout_s: float = Field(30.0, gt=0)  # no frame for this long: the connection is dead
+    app_ping_interval_s: float = Field(10.0, gt=0)  # Kraken application-level ping
+    backoff_initial_s: float = Field(0.2, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    # Planned reconnect before the venue's limit (Binance closes connections after 24 h).
+    binance_max_connection_age_s: float = 23.5 * 3600
+    kraken_max_connection_age_s: float | None = None
+    # Bounded memory: frames waiting for normalization, and unrepaired id ranges kept per symbol.
+    frame_queue_size: int = Field(10_000, ge=1)
+    open_gap_window: int = Field(64, ge=1)
+    rest_page_limit: int = Field(1000, ge=1, le=1000)
+    rest_timeout_s: float = 10.0
+    # Producer
+    linger_ms: int = 20
+    compression: str = "lz4"
+    producer_queue_max_messages: int = 100_000
+    delivery_timeout_ms: int = 120_000
+    flush_timeout_s: float = 60.0
+    # Prometheus exposition of `k2 ingest`; 0 turns it off.
+    metrics_port: int = 9464
+
+
+class LakehouseSettings(BaseModel):
+    """Tunables of the Kafka -> Iceberg medallion (drain sensors, run sizes, freshness, alerts)."""
+
+    # How often each drain sensor may tick; a tick only reads offsets, so this can be short.
+    drain_interval_s: int = Field(5, ge=1)
+    # Upper bound on records one run consumes: bounds a run's memory and time under backlog.
+    max_records_per_run: int = Field(500_000, ge=1)
+    # Attempts at one compare-and-set commit when unrelated commits keep moving the table head.
+    commit_attempts: int = Field(20, ge=1)
+    kafka_read_timeout_s: float = 60.0
+    # Freshness windows (FreshnessPolicy.time_window; Dagster requires at least 60 s).
+    bronze_fresh_s: int = Field(300, ge=60)
+    silver_fresh_s: int = Field(600, ge=60)
+    gold_fresh_s: int = Field(900, ge=60)
+    # A batch whose share of rejected records exceeds this fails the DLQ-rate check.
+    max_dlq_rate: float = Field(0.05, ge=0, le=1)
+    # Alerts (failed checks, freshness changes) are POSTed here as JSON when set.
+    alert_webhook_url: str | None = None
+    alert_timeout_s: float = 5.0
+    # FAULT-INJECTION HOOK, for crash drills only: a drain run SIGKILLs itself when it reaches
+    # this point ("before_write", "after_write", "after_commit"). Unset in normal operation.
+    fault_kill_point: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="K2_", env_nested_delimiter="__", extra="forbid")
 
@@ -84,6 +165,9 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = None
     # A trade time further ahead of our clock than this is rejected as clock-skewed.
     max_future_skew_s: float = 5.0
+    lakehouse: LakehouseSettings = LakehouseSettings()
+    ingest: IngestSettings = IngestSettings()
+    query: QuerySettings = QuerySettings()
 
     @classmethod
     def settings_customise_sources(

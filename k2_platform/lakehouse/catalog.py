@@ -34,6 +34,7 @@ def open_catalog(settings: Settings) -> Catalog:
         return SqlCatalog(c.name, uri=settings.catalog_sql_uri, warehouse=settings.warehouse_path.resolve().as_uri())
     except Exception as exc:
         fix = "run `k2 up --profile s3`" if c.profile == "s3" else "check K2_CATALOG__SQL_URI and that its directory is writable"
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise CatalogUnavailable(
-            f"Iceberg catalog at {settings.catalog_uri} is unreachable ({type(exc).__name__}: {exc}); {fix}"
+            f"Iceberg catalog at {settings.catalog_uri} is unreachable ({type(exc).__name__}: {cause}); {fix}"
         ) from exc

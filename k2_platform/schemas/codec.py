@@ -18,6 +18,8 @@ from typing import Protocol
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from .avro_writer import FastPathUnsupported, compile_record
+
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
 TRADE_SUBJECT_SUFFIX = "-value"
@@ -55,6 +57,10 @@ class _Schema:
         self.parsed = fastavro.parse_schema(schema_json)
         self.reader = fastavro.parse_schema(_raw_timestamps(schema_json))
         self.fingerprint = bytes.fromhex(fingerprint(to_parsing_canonical_form(self.parsed), "CRC-64-AVRO"))
+        try:
+            self.fast_writer = compile_record(schema_json)
+        except FastPathUnsupported:
+            self.fast_writer = None
 
 
 @lru_cache(maxsize=None)
@@ -103,6 +109,13 @@ class TradeCodec:
         )
 
     def encode(self, record: dict) -> bytes:
+        if self.writer.fast_writer is not None:
+            out = [self._header]
+            try:
+                self.writer.fast_writer(record, out)
+                return b"".join(out)
+            except FastPathUnsupported:
+                pass  # fastavro writes the same bytes, or raises its usual error
         buf = io.BytesIO()
         buf.write(self._header)
         fastavro.schemaless_writer(buf, self.writer.parsed, record)

@@ -7,11 +7,14 @@ A value that does not fit is rejected with its reason, never rounded.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 PRECISION = 38
 SCALE = 18
 MAX_INTEGER_DIGITS = PRECISION - SCALE
+# The default context keeps 28 digits, too few to rescale a 20-digit value to 18 places.
+_STORAGE_CONTEXT = Context(prec=PRECISION)
+_QUANTUM = Decimal(1).scaleb(-SCALE)
 
 # Plain decimal notation or JSON number (optional exponent); no NaN, no Infinity, no hex.
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -41,16 +44,17 @@ def check_fits(value: Decimal, field: str = "value") -> Decimal:
     """Return value unchanged if decimal(38, 18) holds it exactly, else raise DecimalRejected."""
     if not value.is_finite():
         raise DecimalRejected(f"{field}: {value} is not a finite number")
-    normalized = value.normalize()
-    exponent = normalized.as_tuple().exponent
-    if exponent < -SCALE:
+    # Count digits from the tuple: normalize() would round under the 28-digit default context.
+    _, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0") or "0"
+    exponent += len(digits) - len(significant)
+    if -exponent > SCALE:
         raise DecimalRejected(f"{field}: {value} has more than {SCALE} decimal places")
-    integer_digits = max(normalized.adjusted() + 1, 0)
-    if integer_digits > MAX_INTEGER_DIGITS:
+    if significant != "0" and len(significant) + exponent > MAX_INTEGER_DIGITS:
         raise DecimalRejected(f"{field}: {value} has more than {MAX_INTEGER_DIGITS} integer digits")
     return value
 
 
 def to_scale(value: Decimal) -> Decimal:
     """The value at the storage scale (18 places); exact because check_fits passed."""
-    return value.quantize(Decimal(1).scaleb(-SCALE))
+    return value.quantize(_QUANTUM, context=_STORAGE_CONTEXT)

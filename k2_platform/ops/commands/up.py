@@ -1,0 +1,22 @@
+"""`k2 up`: start the local stack (Kafka; SeaweedFS for the s3 profile) and create topics and tables."""
+from __future__ import annotations
+
+from ..stack import up
+
+
+def register(sub) -> None:
+    p = sub.add_parser("up", help="start Kafka (and SeaweedFS with --profile s3), create topics and Iceberg tables",
+                       description="Idempotent: a second `k2 up` reports what already runs.")
+    p.add_argument("--profile", choices=["sql", "s3"], help="catalog profile (default: K2_CATALOG__PROFILE or sql)")
+    p.set_defaults(func=run)
+
+
+def run(args, settings) -> int:
+    up(with_profile(settings, args.profile))
+    return 0
+
+
+def with_profile(settings, profile):
+    if profile is None:
+        return settings
+    return settings.model_copy(update={"catalog": settings.catalog.model_copy(update={"profile": profile})})

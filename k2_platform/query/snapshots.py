@@ -1,0 +1,73 @@
+"""One table snapshot pinned for a whole query, so rows and the snapshot's properties agree."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
+
+from ..lakehouse.tables import load
+
+KAFKA_OFFSETS = "k2.kafka_offsets"
+
+
+class SnapshotExpired(LookupError):
+    """A snapshot id (e.g. from a pagination cursor) that the table no longer holds."""
+
+
+@dataclass(frozen=True)
+class PinnedTable:
+    name: str
+    table: Table
+    snapshot: Snapshot | None  # None: the table has never been written
+
+    @property
+    def snapshot_id(self) -> int | None:
+        return self.snapshot.snapshot_id if self.snapshot else None
+
+    @property
+    def committed_at_ms(self) -> int | None:
+        return self.snapshot.timestamp_ms if self.snapshot else None
+
+    def kafka_offsets(self) -> dict[str, dict[int, int]]:
+        """The Kafka positions whose records are all in this snapshot ({} before the first commit)."""
+        raw = self.snapshot.summary[KAFKA_OFFSETS] if self.snapshot and self.snapshot.summary else None
+        if not raw:
+            return {}
+        return {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in json.loads(raw).items()}
+
+
+class TableCache:
+    """Loaded tables reused for `refresh_s`: loading metadata costs milliseconds per request."""
+
+    def __init__(self, catalog: Catalog, namespace: str, refresh_s: float):
+        self.catalog, self.namespace, self.refresh_s = catalog, namespace, refresh_s
+        self._loaded: dict[str, tuple[float, Table]] = {}
+        self._lock = threading.Lock()
+
+    def table(self, name: str, *, fresh: bool = False) -> Table:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._loaded.get(name)
+        if cached and not fresh and now - cached[0] < self.refresh_s:
+            return cached[1]
+        table = load(self.catalog, self.namespace, name)
+        with self._lock:
+            self._loaded[name] = (now, table)
+        return table
+
+    def pin(self, name: str, snapshot_id: int | None = None) -> PinnedTable:
+        table = self.table(name)
+        if snapshot_id is None:
+            return PinnedTable(name, table, table.current_snapshot())
+        snapshot = table.snapshot_by_id(snapshot_id)
+        if snapshot is None:  # maybe newer than our cached metadata
+            table = self.table(name, fresh=True)
+            snapshot = table.snapshot_by_id(snapshot_id)
+        if snapshot is None:
+            raise SnapshotExpired(f"snapshot {snapshot_id} of {name} no longer exists")
+        return PinnedTable(name, table, snapshot)

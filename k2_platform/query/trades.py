@@ -1,0 +1,96 @@
+"""Trade queries over gold_trades: a time range page by page, and the latest N of a symbol."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.expressions import And, BooleanExpression, EqualTo, GreaterThanOrEqual, LessThan
+
+from .engine import QueryEngine
+from .ordered import ordered_rows
+from .rows import EPOCH
+from .snapshots import PinnedTable
+
+GOLD = "gold_trades"
+# vendor_data stays in the table (nothing dropped) but is not part of query results.
+TRADE_COLUMNS = ("message_id", "exchange", "symbol", "exchange_symbol", "base", "quote", "trade_id", "price",
+                 "quantity", "quote_quantity", "side", "trade_time", "event_time", "ingest_time", "sequence")
+TIME_COLUMNS = frozenset({"trade_time", "event_time", "ingest_time"})
+HOUR_US = 3_600_000_000
+
+
+def ts(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+@dataclass(frozen=True)
+class TradeFilter:
+    """Which trades: a symbol, optionally one exchange, optionally a [start, end) time range (µs)."""
+
+    symbol: str
+    exchange: str | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+
+    def row_filter(self) -> BooleanExpression:
+        # Time bounds widened to whole hours (gold's partition) so nearby requests share a cached plan.
+        expr: BooleanExpression = EqualTo("symbol", self.symbol)
+        if self.exchange:
+            expr = And(expr, EqualTo("exchange", self.exchange))
+        if self.start_us is not None:
+            expr = And(expr, GreaterThanOrEqual("trade_time", self.start_us // HOUR_US * HOUR_US))
+        if self.end_us is not None:
+            expr = And(expr, LessThan("trade_time", -(-self.end_us // HOUR_US) * HOUR_US))
+        return expr
+
+    def where(self) -> tuple[str, dict[str, object]]:
+        clauses, params = ["symbol = $symbol"], {"symbol": self.symbol}
+        if self.exchange:
+            clauses.append("exchange = $exchange")
+            params["exchange"] = self.exchange
+        if self.start_us is not None:
+            clauses.append("trade_time >= $start")
+            params["start"] = ts(self.start_us)
+        if self.end_us is not None:
+            clauses.append("trade_time < $end")
+            params["end"] = ts(self.end_us)
+        return " AND ".join(clauses), params
+
+
+def _ordered(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int, descending: bool,
+             after: tuple[int, str] | None = None) -> pa.Table:
+    where, params = flt.where()
+    if after is not None:
+        where += " AND (trade_time > $after_t OR (trade_time = $after_t AND message_id > $after_m))"
+        params.update(after_t=ts(after[0]), after_m=after[1])
+    plan = engine.plan(pinned, flt.row_filter())
+    return ordered_rows(engine, plan, columns=", ".join(TRADE_COLUMNS), where=where, params=params, limit=limit,
+                        descending=descending, order_column="trade_time", tiebreak="message_id")
+
+
+def last_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
+    """The newest `limit` trades in `pinned`, newest first (ties on time broken by message_id)."""
+    return _ordered(engine, pinned, flt, limit, descending=True)
+
+
+@dataclass(frozen=True)
+class TradePage:
+    rows: pa.Table
+    snapshot_id: int | None
+    next_after: tuple[int, str] | None  # (trade_time µs, message_id) of the last row when more remain
+
+
+def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: tuple[int, str] | None = None,
+                snapshot_id: int | None = None) -> TradePage:
+    """One page of trades in (trade_time, message_id) order; every page of a walk reads one snapshot."""
+    pinned = engine.pin(GOLD, snapshot_id)
+    if after is not None:  # the cursor also narrows the plan: files before it are pruned
+        flt = TradeFilter(flt.symbol, flt.exchange, max(after[0], flt.start_us or after[0]), flt.end_us)
+    rows = _ordered(engine, pinned, flt, limit + 1, descending=False, after=after)
+    if rows.num_rows <= limit:
+        return TradePage(rows, pinned.snapshot_id, None)
+    rows = rows.slice(0, limit)
+    last_time = pc.cast(rows.column("trade_time"), pa.int64())[limit - 1].as_py()
+    return TradePage(rows, pinned.snapshot_id, (last_time, rows.column("message_id")[limit - 1].as_py()))
