@@ -4,7 +4,9 @@ from __future__ import annotations
 import shutil
 
 from ..lakehouse.catalog import open_catalog
+from ..lakehouse.instruments_table import sync_instruments
 from ..lakehouse.tables import ensure_all_tables
+from ..schemas.instruments import default_instruments
 from ..settings import Settings
 from .kafka_broker import KafkaBroker, ensure_topics
 
@@ -31,7 +33,10 @@ def up(settings: Settings, progress=print) -> None:
         raise
     created = ensure_topics(settings)
     progress(f"Topics created: {', '.join(created)}" if created else "Topics already exist.")
-    tables = ensure_all_tables(open_catalog(settings), settings.catalog.namespace)
+    catalog = open_catalog(settings)
+    tables = ensure_all_tables(catalog, settings.catalog.namespace)
+    if sync_instruments(catalog, settings.catalog.namespace, default_instruments()):
+        progress("Instruments reference data written to the instruments table.")
     progress(f"Iceberg catalog {settings.catalog_uri}: namespace {settings.catalog.namespace}, {len(tables)} tables ready.")
 
 
