@@ -1,6 +1,8 @@
 """Dagster resources: thin handles on the settings-configured Kafka broker and Iceberg catalog."""
 from __future__ import annotations
 
+import os
+
 from dagster import ConfigurableResource
 from pyiceberg.catalog import Catalog
 
@@ -13,17 +15,22 @@ class K2SettingsResource(ConfigurableResource):
 
     Assets and sensors receive this resource and hand its `settings` to the lakehouse layer, so
     code outside Dagster (notebooks, the API, the CLI) configures itself the very same way.
+    settings_json pins a complete Settings object instead (an isolated test or a drill).
     """
 
     config_file: str | None = None
+    settings_json: str | None = None
 
     @property
     def settings(self) -> Settings:
+        if self.settings_json:
+            return Settings.model_validate_json(self.settings_json)
         if self.config_file:
-            import os
-
             os.environ["K2_CONFIG"] = self.config_file
         return load_settings()
+
+    def catalog(self) -> Catalog:
+        return open_catalog(self.settings)
 
 
 class KafkaResource(ConfigurableResource):
@@ -40,8 +47,8 @@ class IcebergCatalogResource(ConfigurableResource):
         return open_catalog(self.k2.settings)
 
 
-def resources_from_settings(settings: Settings) -> dict:
-    k2 = K2SettingsResource()
+def resources_from_settings(settings: Settings, pinned: bool = False) -> dict:
+    k2 = K2SettingsResource(settings_json=settings.model_dump_json() if pinned else None)
     return {
         "k2": k2,
         "kafka": KafkaResource(bootstrap_servers=settings.kafka.bootstrap),

@@ -59,7 +59,17 @@ class CatalogSettings(BaseModel):
     master_port: int = 9333
     volume_port: int = 8080
     filer_port: int = 8888
-    bucket: str = "k2-warehouse"
+    # gRPC ports of the SeaweedFS components, and its admin server (coordinates its maintenance worker)
+    master_grpc_port: int = 19333
+    volume_grpc_port: int = 18080
+    filer_grpc_port: int = 18888
+    s3_grpc_port: int = 18333
+    admin_port: int = 23646
+    admin_grpc_port: int = 33646
+    start_timeout_s: float = Field(60.0, gt=0)
+    stop_timeout_s: float = Field(30.0, gt=0)
+    # The warehouse: an S3 table bucket, which is what SeaweedFS's Iceberg REST catalog serves
+    bucket: str = Field("k2-warehouse", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     access_key: str = "k2admin"
     secret_key: str = "k2secret"
     region: str = "us-east-1"
@@ -78,6 +88,7 @@ class QuerySettings(BaseModel):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8686
+    api_workers: int = Field(1, ge=1)
     default_limit: int = Field(100, ge=1)
     # Hard cap on rows in one response: a client wanting more pages through with the cursor.
     max_limit: int = Field(5000, ge=1)
@@ -89,6 +100,13 @@ class QuerySettings(BaseModel):
     tail_consumers: int = Field(4, ge=1)
     tail_timeout_s: float = Field(10.0, gt=0)
     summary_window_h: int = Field(24, ge=1)
+    # Newest hours of gold held in memory per snapshot (0: off): "last N trades" becomes a slice.
+    recent_window_h: int = Field(2, ge=0)
+    # Kafka records the API's background tail reader holds beyond gold's offsets; past it the hybrid read answers 503.
+    tail_buffer_records: int = Field(2_000_000, ge=1)
+    # The tail reader re-lists the trade topics' partitions this often (a new partition is read from then on).
+    tail_metadata_refresh_s: float = Field(5.0, ge=0)
+    summary_file_cache_entries: int = Field(4096, ge=1)
     # /health reports gold as stale when its last commit is older than this.
     gold_stale_after_s: float = Field(300.0, gt=0)
     broker_timeout_s: float = Field(2.0, gt=0)
@@ -109,7 +127,10 @@ class IngestSettings(BaseModel):
     kraken_rest_url: str = "https://api.kraken.com"
     # Connection health
     stale_timeout_s: float = Field(30.0, gt=0)  # no frame for this long: the connection is dead
-    app_ping_interval_s: float = Field(10.0, gt=0)  # Kraken application-level ping
+    app_ping_interval_s: float = Field(10.0, gt=0)  # Kraken application-level ping; also WebSocket pings
+    # A pong queues behind every frame already in flight: a consumer briefly behind must not look dead.
+    ping_timeout_s: float = Field(20.0, gt=0)
+    close_timeout_s: float = Field(5.0, gt=0)  # closing handshake; a dead peer is aborted after this
     backoff_initial_s: float = Field(0.2, gt=0)
     backoff_max_s: float = Field(30.0, gt=0)
     # Planned reconnect before the venue's limit (Binance closes connections after 24 h).
@@ -120,12 +141,14 @@ class IngestSettings(BaseModel):
     open_gap_window: int = Field(64, ge=1)
     rest_page_limit: int = Field(1000, ge=1, le=1000)
     rest_timeout_s: float = 10.0
+    max_repair_trades: int = Field(100_000, ge=0)  # larger gaps are recorded unrepaired, not fetched
     # Producer
     linger_ms: int = 20
     compression: str = "lz4"
     producer_queue_max_messages: int = 100_000
     delivery_timeout_ms: int = 120_000
     flush_timeout_s: float = 60.0
+    producer_stats_interval_ms: int = Field(5000, ge=0)  # librdkafka statistics (produce latency metric); 0: off
     # Prometheus exposition of `k2 ingest`; 0 turns it off.
     metrics_port: int = 9464
 
@@ -140,6 +163,11 @@ class LakehouseSettings(BaseModel):
     # Attempts at one compare-and-set commit when unrelated commits keep moving the table head.
     commit_attempts: int = Field(20, ge=1)
     kafka_read_timeout_s: float = 60.0
+    # Records taken from the consumer per call while draining: large batches amortize the per-call cost.
+    kafka_read_batch: int = Field(20_000, ge=1)
+    # Bytes a draining consumer fetches per request (a quarter of it per partition) and keeps prefetched:
+    # beyond ~16 MiB throughput does not improve but the worker's memory does grow.
+    kafka_fetch_bytes: int = Field(16 << 20, ge=1 << 20)
     # Freshness windows (FreshnessPolicy.time_window; Dagster requires at least 60 s).
     bronze_fresh_s: int = Field(300, ge=60)
     silver_fresh_s: int = Field(600, ge=60)
@@ -152,6 +180,19 @@ class LakehouseSettings(BaseModel):
     # FAULT-INJECTION HOOK, for crash drills only: a drain run SIGKILLs itself when it reaches
     # this point ("before_write", "after_write", "after_commit"). Unset in normal operation.
     fault_kill_point: str | None = None
+
+
+class DemoSettings(BaseModel):
+    """What `k2 demo` replays: the shared recordings by default, looped so the feed never runs dry."""
+
+    # Recording files; empty means the Binance recordings in ../shared/data next to the project.
+    recordings: list[str] = []
+    speed: str = "1"  # 1 = recorded pace, N = N times faster, "max"
+    loops: int = Field(1000, ge=1)
+    exchanges: str = "binance,kraken"
+    symbols: str = "BTCUSDT,BTCUSD"
+    # Kraken streams the recorded BTCUSDT trades as BTC/USD (and XBT/USD).
+    kraken_pair: str = "BTCUSD=BTCUSDT"
 
 
 class Settings(BaseSettings):
@@ -168,6 +209,7 @@ class Settings(BaseSettings):
     lakehouse: LakehouseSettings = LakehouseSettings()
     ingest: IngestSettings = IngestSettings()
     query: QuerySettings = QuerySettings()
+    demo: DemoSettings = DemoSettings()
 
     @classmethod
     def settings_customise_sources(

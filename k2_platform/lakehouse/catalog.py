@@ -23,12 +23,32 @@ def s3_properties(settings: Settings) -> dict[str, str]:
     }
 
 
+def rest_properties(settings: Settings) -> dict[str, str]:
+    c = settings.catalog
+    return {
+        "uri": c.rest_uri,
+        # SeaweedFS serves one catalog per S3 table bucket; the warehouse names it.
+        "warehouse": f"s3://{c.bucket}",
+        # OAuth2 client credentials: the catalog trades the S3 key pair for a bearer token (valid
+        # 1 h); pyiceberg fetches a new one when the server answers 401.
+        "credential": f"{c.access_key}:{c.secret_key}",
+        **s3_properties(settings),
+    }
+
+
+def _probed(catalog: RestCatalog) -> RestCatalog:
+    # Opening only fetched a token and /v1/config, which succeed even when the warehouse (table
+    # bucket) is missing; listing namespaces makes that fail here, not at the first table access.
+    catalog.list_namespaces()
+    return catalog
+
+
 def open_catalog(settings: Settings) -> Catalog:
     """Open the catalog; an unreachable one is a one-line error naming the cause and the fix."""
     c = settings.catalog
     try:
         if c.profile == "s3":
-            return RestCatalog(c.name, uri=c.rest_uri, warehouse=f"s3://{c.bucket}", **s3_properties(settings))
+            return _probed(RestCatalog(c.name, **rest_properties(settings)))
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.warehouse_path.mkdir(parents=True, exist_ok=True)
         return SqlCatalog(c.name, uri=settings.catalog_sql_uri, warehouse=settings.warehouse_path.resolve().as_uri())

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import Table
 
+from .data_files import append_rows
 from .faults import kill_if_armed
 from .offsets import KAFKA_OFFSETS_KEY, OFFSETS_KEY, OffsetMap, OffsetRange, TopicPartition, committed, merged, to_json
 
@@ -47,11 +48,13 @@ def commit_range(
     attempts: int,
     kafka_positions: bool = False,
     fault_point: str | None = None,
+    guard: Callable[[Table, dict, pa.Table], None] | None = None,
 ) -> CommitOutcome:
     """Append rows_for(table, pending) iff the table still lacks them; at most once per offset.
 
     kafka_positions: the table's offsets are Kafka positions fully reflected in it, so they are
     also published as `k2.kafka_offsets` for the query layer's hybrid read.
+    guard(table, pending, rows): inspects the exact rows about to be written; raising stops the write.
     """
     name = ".".join(table.name())
     for attempt in range(1, attempts + 1):
@@ -62,13 +65,15 @@ def commit_range(
             return CommitOutcome(name, False, offsets_before=before, offsets_after=before, attempts=attempt,
                                  note="range already committed by another run: nothing written")
         rows = rows_for(table, todo)
+        if guard is not None:
+            guard(table, todo, rows)
         after = merged(before, {tp: hi for tp, (_lo, hi) in todo.items()})
         summary = {OFFSETS_KEY: to_json(after)}
         if kafka_positions:
             summary[KAFKA_OFFSETS_KEY] = summary[OFFSETS_KEY]
         kill_if_armed(fault_point, "before_write")
         tx = table.transaction()
-        tx.append(rows, snapshot_properties=summary)
+        append_rows(tx, rows, summary)
         kill_if_armed(fault_point, "after_write")  # data files exist, the snapshot is not committed
         try:
             tx.commit_transaction()

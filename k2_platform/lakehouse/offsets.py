@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.table import Table
+from pyiceberg.table.snapshots import ancestors_of
 
 OFFSETS_KEY = "k2.offsets"
 KAFKA_OFFSETS_KEY = "k2.kafka_offsets"
@@ -30,11 +31,17 @@ def from_json(text: str | None) -> OffsetMap:
 
 
 def committed(table: Table, key: str = OFFSETS_KEY) -> OffsetMap:
-    """The offsets recorded by the table's current snapshot (empty for a table never written)."""
-    snapshot = table.current_snapshot()
-    if snapshot is None or snapshot.summary is None:
-        return {}
-    return from_json(snapshot.summary.additional_properties.get(key))
+    """The offsets of the newest snapshot in the current lineage that records them (empty if none).
+
+    Commits that consume no Kafka data (compaction, a hand-run repair append, expiry rewrites)
+    carry no offsets; they must not read as "nothing consumed yet", which would re-drain from the
+    start and duplicate every row.
+    """
+    for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
+        text = snapshot.summary.additional_properties.get(key) if snapshot.summary else None
+        if text is not None:
+            return from_json(text)
+    return {}
 
 
 def merged(base: OffsetMap, update: dict[TopicPartition, int]) -> OffsetMap:
@@ -89,6 +96,10 @@ class OffsetRange:
                     break
         return OffsetRange.between(self.start, remaining)
 
+    def only(self, topics) -> "OffsetRange":
+        keep = set(topics)
+        return OffsetRange({tp: o for tp, o in self.start.items() if tp[0] in keep}, {tp: o for tp, o in self.end.items() if tp[0] in keep})
+
     def pending(self, table_offsets: OffsetMap) -> dict[TopicPartition, tuple[int, int]]:
         """Per partition, the part of the range the table does not hold yet.
 
@@ -132,4 +143,6 @@ def select_positions(rows: pa.Table, todo: dict[TopicPartition, tuple[int, int]]
             pc.and_(pc.greater_equal(rows[offset_col], lo), pc.less(rows[offset_col], hi)),
         )
         mask = m if mask is None else pc.or_(mask, m)
-    return rows.filter(mask) if mask is not None else rows.slice(0, 0)
+    if mask is None:
+        return rows.slice(0, 0)
+    return rows if pc.all(mask).as_py() else rows.filter(mask)  # the usual case: no copy of the whole batch

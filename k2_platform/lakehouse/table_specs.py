@@ -114,6 +114,8 @@ BRONZE = TableSpec(
         ("key", BinaryType(), False),
         ("value", BinaryType(), False),
         ("ingest_time", TS, True),
+        # Kafka headers are part of the raw record (the ingest DLQ carries its reason there).
+        ("headers", MapType(0, StringType(), 0, BinaryType()), False),
     ),
     partition=(("ingest_time", DayTransform()),),
     carries_offsets=True,

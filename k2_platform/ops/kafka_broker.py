@@ -134,7 +134,7 @@ class KafkaBroker:
             )
         cluster_id = _kafka_uuid()
         result = subprocess.run(
-            [java, "-cp", f"{jars}/*", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file)],
+            [java, "-cp", f"{jars}/*", "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(self.config_file)],
             capture_output=True, text=True,
         )
         if result.returncode != 0:

@@ -20,6 +20,7 @@ from pyiceberg.io.pyarrow import ArrowScan
 from ..lakehouse.catalog import open_catalog
 from ..settings import Settings
 from .planner import FilePlan, PlanCache, PlannedFile
+from .recent_window import RecentWindow
 from .snapshots import PinnedTable, TableCache
 
 FILES_PARAM = "k2_files"
@@ -36,11 +37,13 @@ def read_with_pyiceberg(pinned: PinnedTable, files: Iterable[PlannedFile]) -> pa
 
 class QueryEngine:
     def __init__(self, catalog: Catalog, namespace: str, *, table_refresh_s: float = 0.25, plan_cache_entries: int = 512,
-                 connection: duckdb.DuckDBPyConnection | None = None):
+                 recent_window_h: int = 2, connection: duckdb.DuckDBPyConnection | None = None):
         self.tables = TableCache(catalog, namespace, table_refresh_s)
         self.plans = PlanCache(plan_cache_entries)
+        self.recent = RecentWindow(recent_window_h)
         self._db = connection if connection is not None else duckdb.connect()
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog | None = None,
@@ -48,7 +51,7 @@ class QueryEngine:
         """`connection` lets a Dagster `DuckDBResource` connection (or a notebook's) run the reads."""
         q = settings.query
         return cls(catalog or open_catalog(settings), settings.catalog.namespace, table_refresh_s=q.table_refresh_s,
-                   plan_cache_entries=q.plan_cache_entries, connection=connection)
+                   plan_cache_entries=q.plan_cache_entries, recent_window_h=q.recent_window_h, connection=connection)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor owned by the calling thread (one connection is not safe to share)."""
@@ -57,10 +60,17 @@ class QueryEngine:
             cur = self._db.cursor()
             cur.execute("SET TimeZone = 'UTC'")
             self._local.cursor = cur
+            self._cursors.append(cur)
         return cur
 
-    def pin(self, name: str, snapshot_id: int | None = None) -> PinnedTable:
-        return self.tables.pin(name, snapshot_id)
+    def close(self) -> None:
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
+        self._local = threading.local()
+
+    def pin(self, name: str, snapshot_id: int | None = None, *, fresh: bool = False) -> PinnedTable:
+        return self.tables.pin(name, snapshot_id, fresh=fresh)
 
     def plan(self, pinned: PinnedTable, row_filter: BooleanExpression = AlwaysTrue()) -> FilePlan:
         return self.plans.plan(pinned, row_filter)

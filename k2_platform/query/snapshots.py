@@ -7,12 +7,17 @@ import time
 from dataclasses import dataclass
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from ..lakehouse.tables import load
 
 KAFKA_OFFSETS = "k2.kafka_offsets"
+
+
+class TableMissing(ValueError):
+    """A K2 table that has not been created in this catalog yet."""
 
 
 class SnapshotExpired(LookupError):
@@ -47,21 +52,36 @@ class TableCache:
     def __init__(self, catalog: Catalog, namespace: str, refresh_s: float):
         self.catalog, self.namespace, self.refresh_s = catalog, namespace, refresh_s
         self._loaded: dict[str, tuple[float, Table]] = {}
+        self._reloading: set[str] = set()
         self._lock = threading.Lock()
 
     def table(self, name: str, *, fresh: bool = False) -> Table:
         now = time.monotonic()
         with self._lock:
             cached = self._loaded.get(name)
-        if cached and not fresh and now - cached[0] < self.refresh_s:
-            return cached[1]
-        table = load(self.catalog, self.namespace, name)
+            reloading = name in self._reloading
+            if cached and not fresh and (now - cached[0] < self.refresh_s or reloading):
+                # While one request reloads, the others keep the copy it replaces (at most one reload old).
+                return cached[1]
+            self._reloading.add(name)
+        try:
+            return self._load(name, now)
+        finally:
+            with self._lock:
+                self._reloading.discard(name)
+
+    def _load(self, name: str, now: float) -> Table:
+        try:
+            table = load(self.catalog, self.namespace, name)
+        except NoSuchTableError:
+            raise TableMissing(f"table {self.namespace}.{name} does not exist yet: start the stack and ingest first "
+                               "(the medallion creates it)") from None
         with self._lock:
             self._loaded[name] = (now, table)
         return table
 
-    def pin(self, name: str, snapshot_id: int | None = None) -> PinnedTable:
-        table = self.table(name)
+    def pin(self, name: str, snapshot_id: int | None = None, *, fresh: bool = False) -> PinnedTable:
+        table = self.table(name, fresh=fresh)
         if snapshot_id is None:
             return PinnedTable(name, table, table.current_snapshot())
         snapshot = table.snapshot_by_id(snapshot_id)

@@ -10,6 +10,7 @@ from pyiceberg.expressions import And, BooleanExpression, EqualTo, GreaterThanOr
 
 from .engine import QueryEngine
 from .ordered import ordered_rows
+from .render import with_json
 from .rows import EPOCH
 from .snapshots import PinnedTable
 
@@ -70,9 +71,20 @@ def _ordered(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: 
                         descending=descending, order_column="trade_time", tiebreak="message_id")
 
 
+def newest_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
+    """The newest `limit` trades in `pinned`, newest first (ties on time broken by message_id), with
+    their JSON text and time in µs (render.JSON_COLUMN, render.TIME_US_COLUMN)."""
+    if flt.start_us is None and flt.end_us is None:
+        window = engine.recent.get(engine, pinned, TRADE_COLUMNS)
+        rows = window.last(flt.symbol, flt.exchange, limit) if window is not None else None
+        if rows is not None:
+            return rows
+    return with_json(engine.cursor(), _ordered(engine, pinned, flt, limit, descending=True), TRADE_COLUMNS, "trade_time")
+
+
 def last_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
     """The newest `limit` trades in `pinned`, newest first (ties on time broken by message_id)."""
-    return _ordered(engine, pinned, flt, limit, descending=True)
+    return newest_trades(engine, pinned, flt, limit).select(list(TRADE_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from typing import Any, Callable
 Writer = Callable[[Any, list], None]
 
 
-
 class FastPathUnsupported(Exception):
     """The schema or value needs fastavro's generic writer."""
 
@@ -51,9 +50,6 @@ def encode_long(n: int) -> bytes:
     return _LOW14[n & 0x3FFF] + rest
 
 
-_long_bytes = encode_long
-
-
 def _decimal_encoder(precision: int, scale: int) -> Callable[[Decimal], bytes]:
     # Prices and sizes repeat a lot; the key is the text, which also pins the exponent.
     cache: dict[str, bytes] = {}
@@ -64,16 +60,25 @@ def _decimal_encoder(precision: int, scale: int) -> Callable[[Decimal], bytes]:
         key = str(value)
         encoded = cache.get(key)
         if encoded is None:
-            unscaled = _unscaled(value, precision, scale)
-            magnitude = -unscaled if unscaled < 0 else unscaled
-            # fastavro sizes the two's complement from the magnitude: keep that exactly.
-            data = unscaled.to_bytes((magnitude.bit_length() + 8) // 8, "big", signed=True)
             if len(cache) >= _DECIMAL_CACHE_MAX:
                 cache.clear()
-            encoded = cache[key] = encode_long(len(data)) + data
+            encoded = cache[key] = encode_unscaled(_unscaled(value, precision, scale))
         return encoded
 
     return encode
+
+
+def encode_unscaled(unscaled: int) -> bytes:
+    """Avro bytes of a decimal given as its unscaled integer (value * 10**scale)."""
+    magnitude = -unscaled if unscaled < 0 else unscaled
+    # fastavro sizes the two's complement from the magnitude: keep that exactly.
+    data = unscaled.to_bytes((magnitude.bit_length() + 8) // 8, "big", signed=True)
+    return encode_long(len(data)) + data
+
+
+def encode_string(text: str) -> bytes:
+    data = text.encode()
+    return encode_long(len(data)) + data
 
 
 def _unscaled(value: Decimal, precision: int, scale: int) -> int:

@@ -108,6 +108,11 @@ class TradeCodec:
             else CONFLUENT_MAGIC + struct.pack(">I", registry.register(topic + TRADE_SUBJECT_SUFFIX, self.writer.json))
         )
 
+    @property
+    def header(self) -> bytes:
+        """The framing bytes every encoded record starts with (single-object fingerprint or Confluent id)."""
+        return self._header
+
     def encode(self, record: dict) -> bytes:
         if self.writer.fast_writer is not None:
             out = [self._header]
@@ -133,10 +138,15 @@ class TradeCodec:
             body = 5
         else:
             raise UndecodableRecord(f"not an Avro trade record (first bytes {data[:4].hex() or 'empty'})")
+        stream = io.BytesIO(data[body:])
         try:
-            return fastavro.schemaless_reader(io.BytesIO(data[body:]), writer.reader, self._reader.reader)
+            record = fastavro.schemaless_reader(stream, writer.reader, self._reader.reader)
         except Exception as exc:  # fastavro raises many types for truncated or garbled bodies
             raise UndecodableRecord(f"corrupt Avro body: {type(exc).__name__}: {exc}") from exc
+        # Bytes after a complete record mean the framing is wrong: the bulk decoder rejects them too.
+        if stream.tell() != len(data) - body:
+            raise UndecodableRecord(f"corrupt Avro body: {len(data) - body - stream.tell()} trailing bytes after the record")
+        return record
 
     def _schema_for_id(self, schema_id: int) -> _Schema:
         if schema_id not in self._by_id:

@@ -94,6 +94,12 @@ def test_truncated_body_is_rejected_with_reason():
         TradeCodec().decode(data[:40])
 
 
+def test_trailing_bytes_are_rejected_with_reason():
+    data = TradeCodec().encode(make_trade().to_avro())
+    with pytest.raises(UndecodableRecord, match="3 trailing bytes after the record"):
+        TradeCodec().decode(data + b"abc")
+
+
 def test_trade_rejects_bad_side_and_unfit_values():
     with pytest.raises(ValueError, match="side must be BUY or SELL"):
         make_trade(side="buy")

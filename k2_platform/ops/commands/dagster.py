@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -10,22 +11,29 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 def register(sub) -> None:
     p = sub.add_parser("dagster", help="run the Dagster UI + daemon on the K2 definitions (dagster dev)")
-    p.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
-    p.add_argument("--host", default="127.0.0.1", help="UI host (default 127.0.0.1)")
+    add_ui_arguments(p)
     p.set_defaults(func=run)
 
 
-def prepare_dagster_home(settings) -> Path:
+def add_ui_arguments(parser) -> None:
+    parser.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
+    parser.add_argument("--host", default="127.0.0.1", help="UI host (default 127.0.0.1)")
+
+
+def dagster_command(args, settings) -> tuple[list[str], dict]:
+    """argv and environment of `dagster dev` on this project, DAGSTER_HOME prepared."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    return home
+    dagster = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
+    argv = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    # The code server loads settings the same way this process did.
+    env = {**os.environ, "DAGSTER_HOME": str(home), "K2_STATE_DIR": str(settings.state_dir)}
+    return argv, env
 
 
 def run(args, settings) -> int:
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home(settings))}
-    dagster = shutil.which("dagster") or str(Path(os.sys.executable).with_name("dagster"))
-    argv = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    argv, env = dagster_command(args, settings)
     print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env['DAGSTER_HOME']})", flush=True)
     os.chdir(PROJECT_ROOT)
-    os.execve(dagster, argv, env)
+    os.execve(argv[0], argv, env)

@@ -1,0 +1,54 @@
+"""What each medallion step still has to do, as the offset range of its next run.
+
+Read-only and cheap (Kafka watermarks and snapshot summaries, no data): sensors call these on
+every tick. Each range is capped by Settings.lakehouse.max_records_per_run.
+"""
+from __future__ import annotations
+
+from pyiceberg.catalog import Catalog
+
+from ..settings import Settings
+from .bronze import TABLE as BRONZE, bronze_topics
+from .gold import TABLE as GOLD, gold_topics
+from .kafka_reader import watermarks
+from .offsets import OffsetRange, committed, flatten
+from .refine import target_topics
+from .tables import load
+
+
+def kafka_backlog(settings: Settings, catalog: Catalog, table: str, topics: list[str]) -> OffsetRange:
+    """Kafka end offsets vs the table's committed offsets (from Kafka's earliest if never drained)."""
+    done = flatten(committed(load(catalog, settings.catalog.namespace, table)))
+    marks = watermarks(settings, topics)
+    start = {tp: done.get(tp, low) for tp, (low, _high) in marks.items()}
+    return OffsetRange.between(start, {tp: high for tp, (_low, high) in marks.items()})
+
+
+def bronze_backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
+    return kafka_backlog(settings, catalog, BRONZE, bronze_topics(settings)).capped(settings.lakehouse.max_records_per_run if cap else 2**62)
+
+
+def refine_backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
+    """Bronze's offsets vs the least advanced refine target, per partition."""
+    ns = settings.catalog.namespace
+    available = flatten(committed(load(catalog, ns, BRONZE)))
+    start = {tp: end for tp, end in available.items()}
+    for name, topics in target_topics(settings).items():
+        done = flatten(committed(load(catalog, ns, name)))
+        for tp in available:
+            if tp[0] in topics:
+                start[tp] = min(start[tp], done.get(tp, 0))
+    return OffsetRange.between(start, available).capped(settings.lakehouse.max_records_per_run if cap else 2**62)
+
+
+def gold_backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
+    ns = settings.catalog.namespace
+    done = flatten(committed(load(catalog, ns, GOLD)))
+    available = {}
+    for topic, silver in gold_topics(settings).items():
+        available.update({tp: o for tp, o in flatten(committed(load(catalog, ns, silver))).items() if tp[0] == topic})
+    return OffsetRange.between({tp: done.get(tp, 0) for tp in available}, available).capped(settings.lakehouse.max_records_per_run if cap else 2**62)
+
+
+def feed_gaps_backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
+    return kafka_backlog(settings, catalog, "feed_gaps", [settings.topics.feed_gaps]).capped(settings.lakehouse.max_records_per_run if cap else 2**62)

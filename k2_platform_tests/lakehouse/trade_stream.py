@@ -1,0 +1,93 @@
+"""Test input: real trades encoded with TradeCodec and produced to the test's Kafka topics, with
+duplicates, malformed and out-of-range records mixed in. Every kind is counted so tests can assert
+exact outcomes."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from confluent_kafka import Producer
+
+from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.trade import Trade
+
+BASE_US = 1_723_161_255_342_000  # 2024-08-08 23:54:15 UTC, the shared recordings' start
+PRICES = (Decimal("61837.63000000"), Decimal("0.0000001234"), Decimal("105433.6"))
+QUANTITIES = (Decimal("0.02000000"), Decimal("46116860414"), Decimal("0.00012"))
+
+
+def trade(exchange: str, i: int, **overrides) -> dict:
+    symbol, venue = ("BTCUSDT", "BTCUSDT") if exchange == "binance" else ("BTCUSD", "XBT/USD")
+    t = Trade(exchange, symbol, venue, "BTC", "USDT" if exchange == "binance" else "USD", str(10_000_000 + i),
+              PRICES[i % 3], QUANTITIES[i % 3], "BUY" if i % 2 else "SELL", BASE_US + i * 7_000, BASE_US + i * 7_000 + 900, i,
+              event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
+    record = t.to_avro()
+    record.update(overrides)
+    return record
+
+
+@dataclass
+class Produced:
+    values: dict[str, list[bytes]] = field(default_factory=dict)  # topic -> values in produce order
+    valid_ids: set[str] = field(default_factory=set)
+    kinds: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.values.values())
+
+
+BAD_KINDS = ("garbage", "truncated", "zero_price", "negative_qty", "future", "unknown_symbol", "too_wide")
+
+
+def bad_record(codec: TradeCodec, exchange: str, i: int, kind: str) -> bytes:
+    if kind == "garbage":
+        return b"not avro at all %d" % i
+    if kind == "truncated":
+        return codec.encode(trade(exchange, i))[:-4]
+    overrides = {
+        "zero_price": {"price": Decimal(0)},
+        "negative_qty": {"quantity": Decimal("-1.5")},
+        "future": {"trade_time": BASE_US + i * 7_000 + 60_000_000},
+        "unknown_symbol": {"exchange_symbol": "DOGEBTC"},
+        "too_wide": {"quantity": Decimal("1" + "0" * 21)},
+    }[kind]
+    return codec.encode(trade(exchange, i, **overrides))
+
+
+def build_stream(settings, n: int, dup_every: int = 50, bad_every: int = 97, seed: int = 7) -> Produced:
+    """n records over both exchange topics: valid trades, re-sent duplicates, and bad records."""
+    rng = random.Random(seed)
+    codec = TradeCodec()
+    out = Produced()
+    sent: list[tuple[str, bytes]] = []
+    for i in range(n):
+        exchange = "binance" if i % 3 else "kraken"
+        topic = settings.topics.trades(exchange)
+        if i % bad_every == 5:
+            kind = BAD_KINDS[(i // bad_every) % len(BAD_KINDS)]
+            value = bad_record(codec, exchange, i, kind)
+            out.kinds[kind] += 1
+        elif i % dup_every == 7 and sent:
+            topic, value = sent[rng.randrange(len(sent))]
+            out.kinds["duplicate"] += 1
+        else:
+            record = trade(exchange, i)
+            value = codec.encode(record)
+            out.valid_ids.add(record["message_id"])
+            sent.append((topic, value))
+            out.kinds["valid"] += 1
+        out.values.setdefault(topic, []).append(value)
+    return out
+
+
+def produce(settings, produced: Produced) -> None:
+    p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 20, "batch.num.messages": 10_000,
+                  "queue.buffering.max.messages": 500_000, "enable.idempotence": True, "acks": "all"})
+    for topic, values in produced.values.items():
+        for i, v in enumerate(values):
+            p.produce(topic, v, key=b"%d" % (i % 5))
+            p.poll(0)
+    assert p.flush(60) == 0
