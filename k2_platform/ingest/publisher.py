@@ -63,7 +63,12 @@ class Publisher:
 
     def trade(self, trade: WireTrade) -> None:
         s = trade.venue_symbol
-        self._produce(self._topics[s.exchange], s.kafka_key, trade.value, None)
+        try:
+            self._send(self._topics[s.exchange], trade.value, s.kafka_key)
+        except BufferError:
+            self._produce(self._topics[s.exchange], s.kafka_key, trade.value, None)  # waits for room
+            return
+        self.produced += 1
 
     def reject(self, reject: IngestReject) -> None:
         self._produce(self.settings.topics.dlq, reject.exchange.encode(), reject.raw, reject.headers())

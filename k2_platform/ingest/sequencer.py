@@ -40,6 +40,14 @@ class Sequencer:
             return Verdict.NEW
         return Verdict.DUPLICATE
 
+    def take_next(self, key: tuple[str, str], trade_id: int, trade_time_us: int) -> bool:
+        """Accept trade_id if it is the next id of a symbol already seen (the usual case); else check() decides."""
+        state = self._state.get(key)
+        if state is None or trade_id != state.high + 1:
+            return False
+        state.high, state.last_time_us = trade_id, trade_time_us
+        return True
+
     def next_id(self, key: tuple[str, str]) -> int:
         return self._state[key].high + 1
 

@@ -83,6 +83,7 @@ class IngestService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.started = threading.Event()
         self._synced: dict[tuple[str, str], int] = {}
+        self._trades_seen, self._trades_seen_at = 0, 0.0
 
     def stop(self) -> None:
         """Ask the service to stop; safe from any thread and from signal handlers."""
@@ -157,8 +158,11 @@ class IngestService:
                 self._stop.set()
 
     def _idle_for(self) -> float:
-        last = max((s.last_trade_at for s in self.stats.values()), default=0.0)
-        return time.monotonic() - last if last else 0.0
+        """Seconds since the trade count last moved (seen each housekeeping tick); 0 before the first trade."""
+        trades, now = sum(s.trades for s in self.stats.values()), time.monotonic()
+        if trades != self._trades_seen:
+            self._trades_seen, self._trades_seen_at = trades, now
+        return now - self._trades_seen_at if trades else 0.0
 
     def _sync_metrics(self) -> None:
         # Pipeline counters are plain ints on the hot path; Prometheus gets the deltas here.

@@ -68,7 +68,7 @@ class TradeWriter:
         self.exchange = exchange
         self._exchange_tag = encode_long(fields["exchange"]["symbols"].index(exchange))
         self._sides = tuple(encode_long(fields["side"]["symbols"].index(side)) for side in ("BUY", "SELL"))
-        self._header = codec.header
+        self._lead = codec.header + _UUID_TEXT_LENGTH  # framing, then message_id's length
         self._version = encode_long(SCHEMA_VERSION)
         self._maps: dict[tuple, bytes] = {}  # vendor maps repeat (Binance: four variants)
         self._check_against(codec)
@@ -81,7 +81,7 @@ class TradeWriter:
         """The record's bytes; decimals come as their Avro encoding (avro_writer.encode_unscaled)."""
         trade_id_bytes = trade_id.encode()
         return b"".join((
-            self._header, _UUID_TEXT_LENGTH, s.message_id(trade_id).encode(), s.fields,
+            self._lead, s.message_id(trade_id).encode(), s.fields,
             encode_long(len(trade_id_bytes)), trade_id_bytes, price, quantity, _PRESENT, quote_quantity, self._sides[sells],
             encode_long(trade_time), _NULL if event_time is None else _PRESENT + encode_long(event_time),
             encode_long(ingest_time), encode_long(sequence), self._version, self._map(vendor_data),

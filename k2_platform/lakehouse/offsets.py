@@ -31,14 +31,19 @@ def from_json(text: str | None) -> OffsetMap:
 
 
 def committed(table: Table, key: str = OFFSETS_KEY) -> OffsetMap:
-    """The offsets of the newest snapshot in the current lineage that records them (empty if none).
+    """The offsets the table's current snapshot reflects (empty if none recorded yet)."""
+    return recorded_as_of(table, table.current_snapshot(), key)
+
+
+def recorded_as_of(table: Table, snapshot, key: str = OFFSETS_KEY) -> OffsetMap:
+    """The offsets of the newest snapshot in `snapshot`'s lineage that records them.
 
     Commits that consume no Kafka data (compaction, a hand-run repair append, expiry rewrites)
     carry no offsets; they must not read as "nothing consumed yet", which would re-drain from the
     start and duplicate every row.
     """
-    for snapshot in ancestors_of(table.current_snapshot(), table.metadata):
-        text = snapshot.summary.additional_properties.get(key) if snapshot.summary else None
+    for ancestor in ancestors_of(snapshot, table.metadata):
+        text = ancestor.summary.additional_properties.get(key) if ancestor.summary else None
         if text is not None:
             return from_json(text)
     return {}

@@ -1,7 +1,6 @@
 """One table snapshot pinned for a whole query, so rows and the snapshot's properties agree."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -11,10 +10,8 @@ from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
+from ..lakehouse.offsets import KAFKA_OFFSETS_KEY, recorded_as_of
 from ..lakehouse.tables import load
-
-KAFKA_OFFSETS = "k2.kafka_offsets"
-
 
 class TableMissing(ValueError):
     """A K2 table that has not been created in this catalog yet."""
@@ -39,11 +36,11 @@ class PinnedTable:
         return self.snapshot.timestamp_ms if self.snapshot else None
 
     def kafka_offsets(self) -> dict[str, dict[int, int]]:
-        """The Kafka positions whose records are all in this snapshot ({} before the first commit)."""
-        raw = self.snapshot.summary[KAFKA_OFFSETS] if self.snapshot and self.snapshot.summary else None
-        if not raw:
-            return {}
-        return {topic: {int(p): int(o) for p, o in parts.items()} for topic, parts in json.loads(raw).items()}
+        """The Kafka positions whose records are all in this snapshot ({} before the first commit).
+
+        Read through the snapshot's lineage: a compaction commit carries no offsets but keeps every row.
+        """
+        return recorded_as_of(self.table, self.snapshot, KAFKA_OFFSETS_KEY) if self.snapshot else {}
 
 
 class TableCache:

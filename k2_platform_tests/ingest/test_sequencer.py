@@ -40,3 +40,14 @@ def test_the_window_of_missing_ranges_is_bounded():
         seq.close_gap(KEY, 10 * n + 1, 10 * n + 1, repaired_ids=[])
     assert seq.forgotten_ranges == 3
     assert seq.check(KEY, 1) is Verdict.DUPLICATE and seq.check(KEY, 41) is Verdict.NEW
+
+
+def test_take_next_takes_only_the_next_id_of_a_known_symbol():
+    seq = Sequencer(open_range_window=4)
+    assert not seq.take_next(KEY, 100, 1000)  # first sight: check() decides
+    admit(seq, 100)
+    assert seq.take_next(KEY, 101, 1010) and seq.next_id(KEY) == 102 and seq.last_time_us(KEY) == 1010
+    seq.close_gap(KEY, 102, 103, repaired_ids=[])
+    for trade_id in (101, 102, 105):  # redelivery, a remembered missing id, a gap: all left to check()
+        assert not seq.take_next(KEY, trade_id, 2000)
+    assert seq.next_id(KEY) == 104 and seq.last_time_us(KEY) == 1010 and seq.check(KEY, 102) is Verdict.NEW

@@ -39,15 +39,18 @@ def _produce(settings, topic: str, acked: list[int], done: threading.Event) -> N
             if seq % REDELIVER_EVERY == 0:
                 producer.produce(topic, codec.encode(trade(seq - 7)), key=b"BTCUSDT", partition=(seq + 1) % partitions)
             if seq % 60 == 0 or seq == TRADES:
-                assert producer.flush(10) == 0
+                assert producer.flush(60) == 0
                 acked[0] = seq
                 time.sleep(0.02)
     finally:
         done.set()
 
 
-def _drain(settings, topic: str, producing: threading.Event, drained: threading.Event, errors: list) -> None:
-    """A stand-in for the medallion: consume, dedup by message_id, append to gold with k2.kafka_offsets."""
+def _drain(settings, topic: str, producing: threading.Event, drained: threading.Event, errors: list, reads: list[int]) -> None:
+    """A stand-in for the medallion: consume, dedup by message_id, append to gold with k2.kafka_offsets.
+
+    After each commit it lets the reader read twice before committing again, so every commit is
+    met by reads whatever the machine's load (the reads still race the producer and the commit)."""
     try:
         table = load(open_catalog(settings), settings.catalog.namespace, "gold_trades")
         consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "test-drain", "enable.auto.commit": False})
@@ -66,6 +69,9 @@ def _drain(settings, topic: str, producing: threading.Event, drained: threading.
             rows = [r for r in tail_trades(records, codec, settings, GOLD_COLUMNS) if r["message_id"] not in seen]
             seen.update(r["message_id"] for r in rows)
             append_gold(table, rows, {topic: dict(positions)})
+            target, deadline = reads[0] + 2, time.monotonic() + 10
+            while reads[0] < target and time.monotonic() < deadline:
+                time.sleep(0.002)
         consumer.close()
     except Exception as exc:  # surfaced by the test thread
         errors.append(exc)
@@ -97,9 +103,9 @@ def _expected(contents: dict[int, list[str]], ends: dict[int, int]) -> list[int]
 def test_hybrid_read_is_exact_at_every_boundary_during_concurrent_commits(settings, catalog):
     settings = settings.model_copy(update={"query": settings.query.model_copy(update={"table_refresh_s": 0.0})})
     topic = settings.topics.trades("binance")
-    acked, produced, drained, errors = [0], threading.Event(), threading.Event(), []
+    acked, produced, drained, errors, reads = [0], threading.Event(), threading.Event(), [], [0]
     threads = [threading.Thread(target=_produce, args=(settings, topic, acked, produced)),
-               threading.Thread(target=_drain, args=(settings, topic, produced, drained, errors))]
+               threading.Thread(target=_drain, args=(settings, topic, produced, drained, errors, reads))]
     service = QueryService(settings)
     answers = []
     try:
@@ -111,6 +117,7 @@ def test_hybrid_read_is_exact_at_every_boundary_during_concurrent_commits(settin
             seqs = [int(r["trade_id"]) for r in result.rows]
             assert set(range(1, floor + 1)) <= set(seqs), "a trade acknowledged by Kafka before the read is missing"
             answers.append((seqs, result))
+            reads[0] += 1
         for t in threads:
             t.join(30)
         final = service.recent(TradeFilter("BTCUSDT"), settings.query.max_limit)
