@@ -13,6 +13,7 @@ setup(
         "dagster-duckdb>=0.29",
         "confluent-kafka[schemaregistry]>=2.16,<3",
         "fastavro>=1.13,<2",
+        "orjson>=3.10,<4",  # ingest: Binance frames parsed several times faster than with json
         "websockets>=17,<18",
         "pyiceberg[sql-sqlite,pyarrow,s3fs,pyiceberg-core]==0.12.0",
         "pyarrow>=26",

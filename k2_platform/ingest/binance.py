@@ -21,8 +21,8 @@ _TRADE_FIELDS = frozenset(("s", "t", "p", "q", "T", "E"))
 _HISTORY_FIELDS = frozenset(("id", "price", "qty", "time", "isBuyerMaker"))
 # A frame with exactly these fields has one of four vendor maps: built once, not per trade.
 _USUAL_FIELDS = frozenset(("e", "E", "s", "t", "p", "q", "T", "m", "M"))
-_USUAL_VENDOR = {(m, best): {"e": "trade", "m": json_text(m), "M": json_text(best)} for m in (False, True) for best in (False, True)}
-_EMPTY = ParsedFrame()
+_USUAL_VENDOR = {(m, best): (("e", "trade"), ("m", json_text(m)), ("M", json_text(best))) for m in (False, True) for best in (False, True)}
+_EMPTY: ParsedFrame = ((), ())
 
 
 class BinanceVenue(Venue):
@@ -54,8 +54,8 @@ class BinanceVenue(Venue):
         try:
             trade = self._trade(data, received_us)
         except FrameRejected as exc:
-            return ParsedFrame(rejects=(exc,))
-        return ParsedFrame((trade,))
+            return (), (exc,)
+        return (trade,), ()
 
     def _trade(self, data: dict, received_us: int) -> WireTrade:
         try:
@@ -71,7 +71,7 @@ class BinanceVenue(Venue):
         if type(best_match) is bool and data.keys() == _USUAL_FIELDS:
             vendor = _USUAL_VENDOR[buyer_is_maker, best_match]
         else:
-            vendor = {k: json_text(v) for k, v in data.items() if k not in _TRADE_FIELDS}
+            vendor = tuple((k, json_text(v)) for k, v in data.items() if k not in _TRADE_FIELDS)
         if not (type(trade_id) is int and type(trade_ms) is int and type(event_ms) is int and min(trade_id, trade_ms, event_ms) >= 0):
             for value, field in ((trade_id, "t"), (trade_ms, "T"), (event_ms, "E")):
                 require_int(value, field)  # raises with the first bad field's reason
@@ -106,5 +106,5 @@ class BinanceVenue(Venue):
             exchange_symbol=symbol, trade_id=require_int(row["id"], "id"), price=n.amount(row["price"], "price"),
             quantity=n.amount(row["qty"], "qty"), aggressor_sells=row["isBuyerMaker"],
             trade_time_us=require_int(row["time"], "time") * 1000, received_us=now_us(), event_time_us=None,
-            vendor_data={"source": "rest", **{k: json_text(v) for k, v in row.items() if k not in _HISTORY_FIELDS}},
+            vendor_data=(("source", "rest"), *((k, json_text(v)) for k, v in row.items() if k not in _HISTORY_FIELDS)),
         )

@@ -23,7 +23,7 @@ _TRADE_FIELDS = frozenset(("symbol", "side", "price", "qty", "trade_id", "timest
 _CONTROL_CHANNELS = frozenset(("heartbeat", "status"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SIDES = {"buy": False, "sell": True}  # Kraken's side is the taker's: True = the aggressor sold
-_EMPTY = ParsedFrame()
+_EMPTY: ParsedFrame = ((), ())
 _NS_PER_US = 1000
 
 
@@ -90,7 +90,7 @@ class KrakenVenue(Venue):
                 trades.append(self._trade(row, received_us, frame_type))
             except FrameRejected as exc:
                 rejects.append(FrameRejected(f"data[{index}]: {exc}", exc.stage))
-        return ParsedFrame(trades, rejects)
+        return trades, rejects
 
     def _trade(self, row, received_us: int, frame_type: str) -> WireTrade:
         if type(row) is not dict:
@@ -104,8 +104,7 @@ class KrakenVenue(Venue):
         if side not in _SIDES:
             raise FrameRejected(f"side: expected buy or sell, got {json_text(side)!r}", STAGE_NORMALIZE)
         n = self.normalizer
-        vendor = {k: json_text(v) for k, v in row.items() if k not in _TRADE_FIELDS}
-        vendor["frame_type"] = frame_type
+        vendor = (*((k, json_text(v)) for k, v in row.items() if k not in _TRADE_FIELDS), ("frame_type", frame_type))
         return n.trade(
             exchange_symbol=symbol, trade_id=require_int(trade_id, "trade_id"), price=n.amount(price, "price"),
             quantity=n.amount(qty, "qty"), aggressor_sells=_SIDES[side], trade_time_us=rfc3339_us(timestamp),
@@ -146,5 +145,5 @@ class KrakenVenue(Venue):
             exchange_symbol=symbol, trade_id=require_int(trade_id, "trade_id"), price=n.amount(price, "price"),
             quantity=n.amount(volume, "volume"), aggressor_sells=side == "s",
             trade_time_us=int(Decimal(seconds) * 1_000_000), received_us=now_us(), event_time_us=None,
-            vendor_data={"source": "rest", "ord_type": json_text(order_type), "misc": json_text(misc)},
+            vendor_data=(("source", "rest"), ("ord_type", json_text(order_type)), ("misc", json_text(misc))),
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from ..schemas.avro_writer import encode_unscaled
 from ..schemas.codec import TradeCodec
 from ..schemas.decimals import SCALE, DecimalRejected, parse_decimal
 from ..schemas.ingest_reject import STAGE_NORMALIZE
 from ..schemas.instruments import InstrumentRegistry, UnknownInstrument
-from ..schemas.avro_writer import encode_unscaled
-from .trade_wire import TradeWriter, VenueSymbol, WireTrade
+from .trade_wire import TradeWriter, VendorData, VenueSymbol, WireTrade
 from .venue import FrameRejected
 
 _ONE = 10**SCALE  # 1 as an unscaled decimal(38, 18)
@@ -93,8 +93,8 @@ class Normalizer:
         return found
 
     def trade(self, exchange_symbol: str, trade_id: int, price: Amount, quantity: Amount, aggressor_sells: bool,
-              trade_time_us: int, received_us: int, event_time_us: int | None, vendor_data: dict[str, str]) -> WireTrade:
-        s = self.venue_symbol(exchange_symbol)
+              trade_time_us: int, received_us: int, event_time_us: int | None, vendor_data: VendorData) -> WireTrade:
+        s = self._symbols.get(exchange_symbol) or self.venue_symbol(exchange_symbol)
         if trade_time_us - received_us > self.max_future_skew_us:
             raise FrameRejected(f"trade_time {trade_time_us} is more than {self.max_future_skew_us} µs ahead of our clock",
                                 STAGE_NORMALIZE)
@@ -105,7 +105,7 @@ class Normalizer:
         if rest:
             if rest * 2 > _ONE or (rest * 2 == _ONE and quote & 1):
                 quote += 1
-            vendor_data = {**vendor_data, QUOTE_ROUNDED_FLAG: "true"}
+            vendor_data += ((QUOTE_ROUNDED_FLAG, "true"),)
         if quote >= _MAX_UNSCALED:
             raise FrameRejected(f"quote_quantity: price * quantity of trade {trade_id} has more than 20 integer digits",
                                 STAGE_NORMALIZE)

@@ -51,13 +51,13 @@ class Pipeline:
             self._since_poll = 0
             self.publisher.poll()
         try:
-            parsed = venue.parse(raw, received_us)
+            trades, rejects = venue.parse(raw, received_us)
         except FrameRejected as exc:
             self._reject(venue.name, raw, exc, received_us)
             return
-        for exc in parsed.rejects:
+        for exc in rejects:
             self._reject(venue.name, raw, exc, received_us)
-        for trade in parsed.trades:
+        for trade in trades:
             # The usual trade, the next id of its symbol, is taken and published without suspending. Taking
             # it first loses nothing: a produce that fails raises and ends the service.
             if self.sequencer.take_next(trade.venue_symbol.key, trade.sequence, trade.trade_time):

@@ -6,7 +6,7 @@ Everything else (connections, heartbeats, backoff, failover, dedup, gap repair, 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import httpx
 
@@ -24,10 +24,9 @@ class FrameRejected(ValueError):
         self.stage = stage
 
 
-class ParsedFrame(NamedTuple):
-    trades: Sequence[WireTrade] = ()
-    # Reasons for the trades of this frame that were rejected (a frame may hold good and bad trades).
-    rejects: Sequence[FrameRejected] = ()
+# (trades, rejects): the trades of a frame, and the reasons for those of its trades that were rejected (a
+# frame may hold good and bad trades). A plain tuple: one is built per frame.
+ParsedFrame = tuple[Sequence[WireTrade], Sequence[FrameRejected]]
 
 
 class Venue:

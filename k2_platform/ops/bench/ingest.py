@@ -2,8 +2,9 @@
 
 Two measurements against a real broker (one is started in a temporary state directory when the
 configured one does not answer):
-- pipeline: frames already in memory -> parse -> normalize -> dedup -> encode -> produce (acks=all,
-  every delivery report served) -> flush. This is the ingest process's own cost per trade.
+- pipeline: frames already in memory -> the service's own pipeline (parse -> normalize -> dedup ->
+  encode -> produce, acks=all, every delivery checked) -> flush. This is the ingest process's own
+  cost per trade, without the WebSocket.
 - end_to_end: the same through WebSocket from `k2 replay-server --speed max` in a child process
   (so the exchange side does not share this process's CPU), until every trade is acknowledged.
 """
