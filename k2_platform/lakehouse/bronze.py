@@ -5,10 +5,10 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 
 from ..settings import EXCHANGES, Settings
-from .exactly_once import CommitOutcome, commit_range
+from .exactly_once import CommitOutcome, commit_step
 from .kafka_reader import read_range
 from .memory import releases_memory
-from .offsets import OffsetRange, committed, select_positions
+from .offsets import OffsetRange, select_positions
 from .tables import load
 
 TABLE = "bronze_trades"
@@ -30,14 +30,9 @@ def bronze_rows(records: pa.Table, schema: pa.Schema) -> pa.Table:
 
 @releases_memory
 def drain_to_bronze(settings: Settings, catalog: Catalog, rng: OffsetRange, guard=None) -> CommitOutcome:
-    table = load(catalog, settings.catalog.namespace, TABLE)
-    before = committed(table)
-    if not rng.pending(before):
-        return CommitOutcome(TABLE, False, offsets_before=before, offsets_after=before, note="range already in bronze: nothing read or written")
-    records = read_range(settings, rng)
-    rows = bronze_rows(records, table.schema().as_arrow())
-    return commit_range(
-        table, rng, lambda _t, todo: select_positions(rows, todo, "topic", "partition", "offset"),
-        attempts=settings.lakehouse.commit_attempts, fault_point=settings.lakehouse.fault_kill_point, guard=guard,
-    )
+    def prepare(table):
+        rows = bronze_rows(read_range(settings, rng), table.schema().as_arrow())
+        return lambda _t, todo: select_positions(rows, todo, "topic", "partition", "offset")
+
+    return commit_step(settings, load(catalog, settings.catalog.namespace, TABLE), rng, prepare, guard=guard)
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import Table
 
+from ..settings import Settings
 from .data_files import append_rows
 from .faults import kill_if_armed
 from .offsets import KAFKA_OFFSETS_KEY, OFFSETS_KEY, OffsetMap, OffsetRange, TopicPartition, committed, merged, to_json
@@ -86,3 +87,23 @@ def commit_range(
         return CommitOutcome(name, True, rows.num_rows, snapshot.snapshot_id if snapshot else None, before, after,
                              attempt, int(props.get("added-files-size", 0)))
     raise CommitContention(f"{name}: head moved on each of {attempts} commit attempts; retry the run")
+
+
+def commit_step(
+    settings: Settings,
+    table: Table,
+    rng: OffsetRange,
+    prepare: Callable[[Table], RowsFor],
+    *,
+    kafka_positions: bool = False,
+    guard: Callable[[Table, dict, pa.Table], None] | None = None,
+) -> CommitOutcome:
+    """One drain step into one table: skip without reading anything if the table already holds the
+    range, else prepare(table) reads the input once and commit_range writes what is still pending."""
+    name = ".".join(table.name())
+    before = committed(table)
+    if not rng.pending(before):
+        return CommitOutcome(name, False, offsets_before=before, offsets_after=before,
+                             note=f"range already in {table.name()[-1]}: nothing read or written")
+    return commit_range(table, rng, prepare(table), attempts=settings.lakehouse.commit_attempts,
+                        kafka_positions=kafka_positions, fault_point=settings.lakehouse.fault_kill_point, guard=guard)

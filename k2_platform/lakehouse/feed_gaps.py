@@ -10,9 +10,9 @@ from pyiceberg.catalog import Catalog
 
 from ..schemas.feed_gap import UndecodableGap, decode
 from ..settings import Settings
-from .exactly_once import CommitOutcome, commit_range
+from .exactly_once import CommitOutcome, commit_step
 from .kafka_reader import read_range
-from .offsets import OffsetRange, committed, select_positions
+from .offsets import OffsetRange, select_positions
 from .tables import load
 
 TABLE = "feed_gaps"
@@ -40,10 +40,8 @@ def gap_rows(records: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def drain_feed_gaps(settings: Settings, catalog: Catalog, rng: OffsetRange, guard=None) -> CommitOutcome:
-    table = load(catalog, settings.catalog.namespace, TABLE)
-    before = committed(table)
-    if not rng.pending(before):
-        return CommitOutcome(TABLE, False, offsets_before=before, offsets_after=before, note="range already in feed_gaps")
-    rows = gap_rows(read_range(settings, rng), table.schema().as_arrow())
-    return commit_range(table, rng, lambda _t, todo: select_positions(rows, todo, "source_topic", "source_partition", "source_offset"),
-                        attempts=settings.lakehouse.commit_attempts, fault_point=settings.lakehouse.fault_kill_point, guard=guard)
+    def prepare(table):
+        rows = gap_rows(read_range(settings, rng), table.schema().as_arrow())
+        return lambda _t, todo: select_positions(rows, todo, "source_topic", "source_partition", "source_offset")
+
+    return commit_step(settings, load(catalog, settings.catalog.namespace, TABLE), rng, prepare, guard=guard)

@@ -16,9 +16,9 @@ from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
 from pyiceberg.table import Table
 
 from ..settings import EXCHANGES, Settings
-from .exactly_once import CommitOutcome, commit_range
+from .exactly_once import CommitOutcome, commit_step
 from .memory import releases_memory
-from .offsets import OffsetRange, TopicPartition, committed, select_positions
+from .offsets import OffsetRange, TopicPartition, select_positions
 from .positions import rows_in_range
 from .refine import silver_table
 from .tables import load
@@ -71,10 +71,8 @@ def gold_rows(gold: Table, batch: pa.Table, todo: dict[TopicPartition, tuple[int
 
 @releases_memory
 def build_gold(settings: Settings, catalog: Catalog, rng: OffsetRange, guard=None) -> CommitOutcome:
-    gold = load(catalog, settings.catalog.namespace, TABLE)
-    before = committed(gold)
-    if not rng.pending(before):
-        return CommitOutcome(TABLE, False, offsets_before=before, offsets_after=before, note="range already in gold: nothing read or written")
-    batch = silver_batch(settings, catalog, rng)
-    return commit_range(gold, rng, lambda t, todo: gold_rows(t, batch, todo), attempts=settings.lakehouse.commit_attempts,
-                        kafka_positions=True, fault_point=settings.lakehouse.fault_kill_point, guard=guard)
+    def prepare(_gold):
+        batch = silver_batch(settings, catalog, rng)
+        return lambda t, todo: gold_rows(t, batch, todo)
+
+    return commit_step(settings, load(catalog, settings.catalog.namespace, TABLE), rng, prepare, kafka_positions=True, guard=guard)

@@ -1,5 +1,4 @@
 """Exactly-once commits against a real broker and real pyiceberg tables: races and SIGKILLs."""
-import os
 import signal
 import subprocess
 import sys

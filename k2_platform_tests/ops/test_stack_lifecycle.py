@@ -1,7 +1,6 @@
 """`k2 up/status/down` as a user runs them, and the faults they must explain in one line."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import socket

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from ..stack import down
-from .up import with_profile
+from .up import add_profile_argument, with_profile
 
 
 def register(sub) -> None:
     p = sub.add_parser("down", help="stop the services k2 started (by pid); committed data is kept")
-    p.add_argument("--profile", choices=["sql", "s3"], help="catalog profile whose services to stop")
+    add_profile_argument(p)
     p.add_argument("--wipe", action="store_true", help="also delete the state directory (all local data)")
     p.set_defaults(func=run)
 

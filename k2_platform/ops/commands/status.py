@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 
 from ..stack import status
-from .up import with_profile
+from .up import add_profile_argument, with_profile
 
 
 def register(sub) -> None:
     p = sub.add_parser("status", help="show what runs and where")
-    p.add_argument("--profile", choices=["sql", "s3"], help="catalog profile to report on")
+    add_profile_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=run)
 

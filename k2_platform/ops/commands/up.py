@@ -7,13 +7,17 @@ from ..stack import up
 def register(sub) -> None:
     p = sub.add_parser("up", help="start Kafka (and SeaweedFS with --profile s3), create topics and Iceberg tables",
                        description="Idempotent: a second `k2 up` reports what already runs.")
-    p.add_argument("--profile", choices=["sql", "s3"], help="catalog profile (default: K2_CATALOG__PROFILE or sql)")
+    add_profile_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args, settings) -> int:
     up(with_profile(settings, args.profile))
     return 0
+
+
+def add_profile_argument(parser) -> None:
+    parser.add_argument("--profile", choices=["sql", "s3"], help="catalog profile (default: K2_CATALOG__PROFILE or sql)")
 
 
 def with_profile(settings, profile):
