@@ -1,41 +1,46 @@
-"""The one Dagster Definitions object of K2."""
+"""The one Dagster Definitions object of K2, built from one Settings object by factories."""
 from __future__ import annotations
 
-from dagster import AssetKey, Definitions, define_asset_job
+from collections.abc import Callable
 
-from .assets.bronze import bronze_trades
-from .assets.feed_gaps import feed_gaps
-from .assets.gold import gold_trades
-from .assets.kafka_sources import kafka_topic_specs
-from .assets.refine import refine_bronze
-from .resources import resources_from_settings
+from dagster import Definitions, define_asset_job, definitions
+
+from .assets.bronze import BRONZE
+from .assets.drain_asset import drain_asset
+from .assets.feed_gaps import FEED_GAPS
+from .assets.freshness import with_freshness
+from .assets.gold import GOLD
+from .assets.kafka_sources import kafka_topics
+from .assets.refine import REFINE
+from .checks.tables import table_checks
+from .resources import K2SettingsResource
 from .sensors.alerts import alert_sensor
-from .sensors.drain import drain_sensors
+from .sensors.drain import drain_sensor
 from .settings import Settings, load_settings
 
-MEDALLION = [bronze_trades, refine_bronze, gold_trades, feed_gaps]
+MEDALLION = (BRONZE, FEED_GAPS, REFINE, GOLD)
 
 
-def medallion_jobs() -> dict:
-    return {
-        "bronze": define_asset_job("drain_bronze", selection=["bronze_trades"]),
-        "refine": define_asset_job("refine_silver", selection=["silver_trades_binance", "silver_trades_kraken", "trades_dlq"]),
-        "gold": define_asset_job("build_gold", selection=["gold_trades"]),
-        "feed_gaps": define_asset_job("drain_feed_gaps", selection=["feed_gaps"]),
-    }
+def medallion(settings: Settings) -> Definitions:
+    """Per drain step: its multi-asset, its job and its drain sensor, all under the step's one name."""
+    parts = []
+    for step in MEDALLION:
+        job = define_asset_job(step.job_name, selection=step.table_names, description=step.description)
+        parts.append(Definitions(assets=[drain_asset(step)], jobs=[job], sensors=[drain_sensor(settings, step, job)]))
+    return Definitions.merge(*parts)
 
 
-def build_definitions(settings: Settings, pinned: bool = False) -> Definitions:
-    """pinned: resources carry this exact Settings (tests, drills) instead of reading env/TOML."""
-    jobs = medallion_jobs()
-    check_keys = [key for asset in MEDALLION for key in asset.check_keys]
-    asset_keys = [AssetKey(name) for name in ("bronze_trades", "silver_trades_binance", "silver_trades_kraken", "gold_trades")]
-    return Definitions(
-        assets=[*kafka_topic_specs(settings), *MEDALLION],
-        jobs=list(jobs.values()),
-        sensors=[*drain_sensors(jobs), alert_sensor(check_keys, asset_keys)],
-        resources=resources_from_settings(settings, pinned=pinned),
-    )
+# Each part of the platform: (settings) -> its Definitions. A new layer (derived assets, maintenance) adds its factory here.
+FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, table_checks]
 
 
-defs = build_definitions(load_settings())
+def build_definitions(settings: Settings) -> Definitions:
+    """Everything K2 runs in Dagster, for exactly these settings (the `k2` resource carries them to every run and tick)."""
+    built = with_freshness(Definitions.merge(*(factory(settings) for factory in FACTORIES)), settings)
+    return Definitions.merge(built, Definitions(sensors=[alert_sensor(built)], resources={"k2": K2SettingsResource.of(settings)}))
+
+
+@definitions
+def defs() -> Definitions:
+    """What `dagster dev -w workspace.yaml` loads, lazily: the one place that reads K2's settings (env + TOML)."""
+    return build_definitions(load_settings())

@@ -1,33 +1,38 @@
-"""Dagster resources: the settings-configured K2 environment (Kafka addresses, catalog, topics)."""
+"""Dagster resources: the K2 settings a code location was built from, and the catalog they name."""
 from __future__ import annotations
+
+import functools
 
 from dagster import ConfigurableResource
 from pyiceberg.catalog import Catalog
 
 from .lakehouse.catalog import open_catalog
-from .settings import Settings, load_settings
+from .settings import Settings
 
 
 class K2SettingsResource(ConfigurableResource):
-    """Where K2's settings come from: K2_* environment variables plus an optional TOML file (K2_CONFIG).
+    """The one Settings object of this code location, handed over once by build_definitions.
 
     Assets and sensors receive this resource and hand its `settings` to the lakehouse layer, which
     reaches Kafka and the catalog from them, so code outside Dagster (notebooks, the API, the CLI)
-    configures itself the very same way. settings_json pins a complete Settings object instead
-    (an isolated test or a drill).
+    configures itself the very same way. It holds the settings serialized (Dagster resources are
+    config, shown in the UI) and parses them once per process, not on every access.
     """
 
-    settings_json: str | None = None
+    settings_json: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> K2SettingsResource:
+        return cls(settings_json=settings.model_dump_json())
 
     @property
     def settings(self) -> Settings:
-        if self.settings_json:
-            return Settings.model_validate_json(self.settings_json)
-        return load_settings()
+        return _parsed(self.settings_json)
 
     def catalog(self) -> Catalog:
         return open_catalog(self.settings)
 
 
-def resources_from_settings(settings: Settings, pinned: bool = False) -> dict:
-    return {"k2": K2SettingsResource(settings_json=settings.model_dump_json() if pinned else None)}
+@functools.lru_cache(maxsize=8)
+def _parsed(settings_json: str) -> Settings:
+    return Settings.model_validate_json(settings_json)

@@ -1,7 +1,7 @@
 """The Kafka topics the medallion drains, as external assets (lineage roots; Dagster never writes them)."""
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSpec
+from dagster import AssetKey, AssetSpec, Definitions
 
 from ..settings import EXCHANGES, Settings
 
@@ -26,3 +26,7 @@ def kafka_topic_specs(settings: Settings) -> list[AssetSpec]:
                   kinds={"kafka"}, owners=OWNERS, metadata={"topic": topic})
         for key, (topic, what) in topics.items()
     ]
+
+
+def kafka_topics(settings: Settings) -> Definitions:
+    return Definitions(assets=kafka_topic_specs(settings))

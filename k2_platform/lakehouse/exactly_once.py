@@ -22,6 +22,8 @@ from .faults import kill_if_armed
 from .offsets import KAFKA_OFFSETS_KEY, OFFSETS_KEY, OffsetMap, OffsetRange, TopicPartition, committed, merged, to_json
 
 RowsFor = Callable[[Table, dict[TopicPartition, tuple[int, int]]], pa.Table]
+# guard(table, pending, rows): inspects the exact rows about to be written; raising stops the write.
+Guard = Callable[[Table, dict[TopicPartition, tuple[int, int]], pa.Table], None]
 
 
 class CommitContention(RuntimeError):
@@ -49,13 +51,12 @@ def commit_range(
     attempts: int,
     kafka_positions: bool = False,
     fault_point: str | None = None,
-    guard: Callable[[Table, dict, pa.Table], None] | None = None,
+    guard: Guard | None = None,
 ) -> CommitOutcome:
     """Append rows_for(table, pending) iff the table still lacks them; at most once per offset.
 
     kafka_positions: the table's offsets are Kafka positions fully reflected in it, so they are
     also published as `k2.kafka_offsets` for the query layer's hybrid read.
-    guard(table, pending, rows): inspects the exact rows about to be written; raising stops the write.
     """
     name = ".".join(table.name())
     for attempt in range(1, attempts + 1):
@@ -96,7 +97,7 @@ def commit_step(
     prepare: Callable[[Table], RowsFor],
     *,
     kafka_positions: bool = False,
-    guard: Callable[[Table, dict, pa.Table], None] | None = None,
+    guard: Guard | None = None,
 ) -> CommitOutcome:
     """One drain step into one table: skip without reading anything if the table already holds the
     range, else prepare(table) reads the input once and commit_range writes what is still pending."""

@@ -7,6 +7,7 @@ only what each target still lacks. Every bronze row ends in exactly one silver t
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -20,9 +21,9 @@ from ..schemas.instruments import default_instruments
 from ..settings import EXCHANGES, Settings
 from .avro_columns import decode_trades
 from .bronze import TABLE as BRONZE, bronze_topics
-from .exactly_once import CommitOutcome, commit_range
+from .exactly_once import CommitOutcome, commit_step
 from .memory import releases_memory
-from .offsets import OffsetRange, committed, select_positions
+from .offsets import OffsetRange, select_positions
 from .positions import rows_in_range
 from .tables import load
 from .trade_validation import validate
@@ -105,19 +106,19 @@ def _rows_where(rows: pa.Table, mask: np.ndarray) -> pa.Table:
 
 @releases_memory
 def refine(settings: Settings, catalog: Catalog, rng: OffsetRange, guards: dict | None = None) -> dict[str, CommitOutcome]:
+    """One commit_step per target; bronze is read and routed once, by the first target still lacking part of the range."""
     ns = settings.catalog.namespace
     tables = {name: load(catalog, ns, name) for name in target_topics(settings)}
-    ranges = {name: rng.only(topics) for name, topics in target_topics(settings).items()}
-    if not any(ranges[name].pending(committed(t)) for name, t in tables.items()):
-        return {name: CommitOutcome(name, False, note="range already refined: nothing read or written") for name in tables}
-    bronze = rows_in_range(load(catalog, ns, BRONZE), rng, "topic", "partition", "offset", columns=BRONZE_COLUMNS)
-    routed = route(settings, bronze, {name: t.schema().as_arrow() for name, t in tables.items()}, int(time.time() * 1e6))
+
+    @functools.cache
+    def routed() -> dict[str, pa.Table]:
+        bronze = rows_in_range(load(catalog, ns, BRONZE), rng, "topic", "partition", "offset", columns=BRONZE_COLUMNS)
+        return route(settings, bronze, {name: t.schema().as_arrow() for name, t in tables.items()}, int(time.time() * 1e6))
+
+    def prepare(name: str):
+        return lambda _table: lambda _t, todo: select_positions(routed()[name], todo, "source_topic", "source_partition", "source_offset")
+
     return {
-        name: commit_range(
-            table, ranges[name],
-            lambda _t, todo, rows=routed[name]: select_positions(rows, todo, "source_topic", "source_partition", "source_offset"),
-            attempts=settings.lakehouse.commit_attempts, kafka_positions=True, fault_point=settings.lakehouse.fault_kill_point,
-            guard=(guards or {}).get(name),
-        )
-        for name, table in tables.items()
+        name: commit_step(settings, tables[name], rng.only(topics), prepare(name), kafka_positions=True, guard=(guards or {}).get(name))
+        for name, topics in target_topics(settings).items()
     }

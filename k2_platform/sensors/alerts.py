@@ -3,12 +3,11 @@
 The cursor holds the last state notified per check / asset, so a failing check alerts once (and
 once more when it recovers), not on every tick. Notification = log line + optional webhook POST.
 """
-
 import json
 import urllib.request
 from dataclasses import dataclass
 
-from dagster import AssetCheckKey, AssetKey, SensorEvaluationContext, SkipReason, sensor
+from dagster import AssetCheckKey, AssetKey, AssetsDefinition, Definitions, SensorEvaluationContext, SkipReason, sensor
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from ..resources import K2SettingsResource
@@ -53,7 +52,15 @@ def post(url: str, payload: dict, timeout_s: float) -> None:
         response.read()
 
 
-def alert_sensor(check_keys: list[AssetCheckKey], asset_keys: list[AssetKey]):
+def watched(defs: Definitions) -> tuple[list[AssetCheckKey], list[AssetKey]]:
+    """Every check and every materializable asset of `defs` (the medallion and whatever layer joins it)."""
+    assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
+    return [k for a in [*assets, *(defs.asset_checks or [])] for k in a.check_keys], [k for a in assets for k in a.keys]
+
+
+def alert_sensor(defs: Definitions):
+    check_keys, asset_keys = watched(defs)
+
     @sensor(name="k2_alerts", minimum_interval_seconds=30,
             description="Notifies (log + Settings.lakehouse.alert_webhook_url) when an asset check fails or recovers, "
                         "or an asset's freshness state changes; once per change.")

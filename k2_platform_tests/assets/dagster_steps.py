@@ -22,10 +22,10 @@ NEVER = 1  # build_stream fires on i % period == 5 (bad) / 7 (duplicate): never 
 
 
 def run_step(defs, instance: DagsterInstance, step: str) -> list:
-    """One tick of `<step>_drain` and the runs it requested; failed runs are returned, not raised."""
+    """One tick of the step's drain sensor and the runs it requested; failed runs are returned, not raised."""
     results = []
     for request in run_sensor_once(defs, instance, step):
-        job = defs.resolve_job_def(defs.get_sensor_def(f"{step}_drain").job_name)
+        job = defs.resolve_job_def(defs.get_sensor_def(step).job_name)
         results.append(job.execute_in_process(run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False))
     return results
 

@@ -6,11 +6,11 @@ from dagster import DagsterInstance, RunRequest, build_sensor_context
 
 from k2_platform.definitions import build_definitions
 
-STEPS = ("bronze", "feed_gaps", "refine", "gold")
+STEPS = ("drain_bronze", "drain_feed_gaps", "refine_silver", "build_gold")  # each step's one name (its sensor)
 
 
 def run_sensor_once(defs, instance: DagsterInstance, step: str):
-    sensor = defs.get_sensor_def(f"{step}_drain")
+    sensor = defs.get_sensor_def(step)
     resources = defs.resources
     with build_sensor_context(instance=instance, resources=resources, sensor_name=sensor.name) as context:
         result = sensor.evaluate_tick(context)
@@ -18,7 +18,7 @@ def run_sensor_once(defs, instance: DagsterInstance, step: str):
 
 
 def drain_all(settings, instance: DagsterInstance, max_rounds: int = 50):
-    defs = build_definitions(settings, pinned=True)
+    defs = build_definitions(settings)
     results = []
     for _ in range(max_rounds):
         requested = False
@@ -34,4 +34,4 @@ def drain_all(settings, instance: DagsterInstance, max_rounds: int = 50):
 
 
 def _job_of(defs, step: str) -> str:
-    return defs.get_sensor_def(f"{step}_drain").job_name
+    return defs.get_sensor_def(step).job_name

@@ -41,10 +41,10 @@ def table_rows(catalog) -> list[tuple]:
 
 
 def test_feed_gap_records_are_drained_exactly_once_and_unrepaired_gaps_warn(settings, catalog):
-    defs, instance = build_definitions(settings, pinned=True), DagsterInstance.ephemeral()
+    defs, instance = build_definitions(settings), DagsterInstance.ephemeral()
     produce_gaps(settings, [(g.key(), g.encode()) for g in GAPS] + [(b"binance|BTCUSDT", GARBAGE)])
 
-    runs = run_step(defs, instance, "feed_gaps")
+    runs = run_step(defs, instance, "drain_feed_gaps")
     assert [r.success for r in runs] == [True]
     rows = table_rows(catalog)
     assert len(rows) == 4
@@ -62,15 +62,15 @@ def test_feed_gap_records_are_drained_exactly_once_and_unrepaired_gaps_warn(sett
                                           "explanation": "3 gap(s) not repaired: 1002 trade(s) missing, see feed_gaps"}
 
     # exactly once: no further run is requested, and replaying the same run writes nothing
-    assert run_step(defs, instance, "feed_gaps") == []
-    replay = defs.resolve_job_def("drain_feed_gaps").execute_in_process(run_config=runs[0].dagster_run.run_config, instance=instance)
-    materialization = replay.asset_materializations_for_node("feed_gaps")[0]
+    assert run_step(defs, instance, "drain_feed_gaps") == []
+    replay = defs.resolve_job_def(defs.get_sensor_def("drain_feed_gaps").job_name).execute_in_process(run_config=runs[0].dagster_run.run_config, instance=instance)
+    materialization = replay.asset_materializations_for_node("drain_feed_gaps")[0]
     assert (materialization.metadata["committed"].value, materialization.metadata["rows_written"].value) == (False, 0)
     assert table_rows(catalog) == rows and snapshot_count(catalog, "market", "feed_gaps") == 1
 
     later = FeedGap("kraken", "ETHUSD", 40, 41, 2, BASE_US + 3, True, 2, "repaired from REST history")
     produce_gaps(settings, [(later.key(), later.encode())])
-    runs = run_step(defs, instance, "feed_gaps")
+    runs = run_step(defs, instance, "drain_feed_gaps")
     assert [r.success for r in runs] == [True]
     assert sorted(v for v, _p in table_rows(catalog)) == sorted([as_row(later)] + [v for v, _p in rows])
     assert evaluations(runs)["feed_gaps_repaired"].passed  # the check judges each run's gaps

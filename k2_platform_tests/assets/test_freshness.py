@@ -7,7 +7,6 @@ from dagster import AssetKey
 from dagster._core.test_utils import freeze_time
 
 from k2_platform.definitions import build_definitions
-from k2_platform.settings import load_settings
 from k2_platform_tests.assets.dagster_steps import (
     freshness, freshness_changes, freshness_daemon, produce_valid, run_steps, temp_instance,
 )
@@ -22,8 +21,8 @@ def fail_window_s(defs, name: str) -> float:
 
 
 def test_medallion_goes_stale_when_the_drain_stops_and_fresh_when_it_resumes(settings, catalog, tmp_path):
-    defs = build_definitions(settings, pinned=True)
-    lake = load_settings().lakehouse  # the windows come from Settings (read when the assets are defined)
+    defs = build_definitions(settings)
+    lake = settings.lakehouse  # the windows come from the Settings the definitions were built from
     windows = {name: fail_window_s(defs, name) for name in LAYERS}
     assert windows == {"bronze_trades": lake.bronze_fresh_s, "silver_trades_binance": lake.silver_fresh_s,
                        "silver_trades_kraken": lake.silver_fresh_s, "trades_dlq": lake.silver_fresh_s, "gold_trades": lake.gold_fresh_s}
@@ -34,7 +33,7 @@ def test_medallion_goes_stale_when_the_drain_stops_and_fresh_when_it_resumes(set
     produce_valid(settings, range(30))
     t0 = time.time()
     with freeze_time(t0):
-        assert all(r.success for r in run_steps(defs, instance, "bronze", "refine", "gold"))
+        assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))
 
     with freshness_daemon(instance) as evaluate:
         evaluate(t0 + 60)
@@ -48,7 +47,7 @@ def test_medallion_goes_stale_when_the_drain_stops_and_fresh_when_it_resumes(set
         evaluate(t0 + gold_s + 30)  # still stale: no new state change recorded
 
         with freeze_time(t0 + gold_s + 60):  # the drain resumes
-            assert all(r.success for r in run_steps(defs, instance, "bronze", "refine", "gold"))
+            assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))
         evaluate(t0 + gold_s + 61)
         assert freshness(instance, keys) == dict.fromkeys(LAYERS, "PASS")
 

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance
 
+from k2_platform.checks.tables import bronze_equals_silver_plus_dlq
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.backlog import gold_backlog, refine_backlog
 from k2_platform.lakehouse.tables import load
@@ -22,7 +23,7 @@ ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
 
 @pytest.fixture
 def medallion(settings, catalog):
-    return build_definitions(settings, pinned=True), DagsterInstance.ephemeral()
+    return build_definitions(settings), DagsterInstance.ephemeral()
 
 
 def failed(results) -> dict:
@@ -32,7 +33,7 @@ def failed(results) -> dict:
 def test_bad_row_in_silver_trips_the_gold_guard_and_gold_is_not_written(settings, catalog, medallion):
     defs, instance = medallion
     produce_valid(settings, range(30))  # 20 binance + 10 kraken trades
-    assert all(r.success for r in run_steps(defs, instance, "bronze", "refine"))
+    assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver"))
     silver = load(catalog, NS, "silver_trades_binance")
     offsets_before = offsets_of(catalog, NS, "silver_trades_binance")
     bad_id = str(uuid.uuid4())
@@ -44,7 +45,7 @@ def test_bad_row_in_silver_trips_the_gold_guard_and_gold_is_not_written(settings
     # the repair append carries no offsets: silver's watermark must survive it (nothing to refine again)
     assert not refine_backlog(settings, catalog)
 
-    runs = run_steps(defs, instance, "gold")
+    runs = run_steps(defs, instance, "build_gold")
     assert [r.success for r in runs] == [False]
     checks = evaluations(runs)
     assert set(failed(runs)) == {"gold_rows_valid"}
@@ -65,7 +66,7 @@ def test_bad_row_in_silver_trips_the_gold_guard_and_gold_is_not_written(settings
 def test_duplicated_message_id_in_gold_trips_gold_uniqueness(settings, catalog, medallion):
     defs, instance = medallion
     produce_valid(settings, range(30))
-    assert all(r.success for r in run_steps(defs, instance, "bronze", "refine", "gold"))
+    assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))
     assert not failed(run_steps(defs, instance))  # nothing ran, nothing failed
     gold = load(catalog, NS, "gold_trades").scan().to_arrow()
     assert gold.num_rows == 30
@@ -73,7 +74,7 @@ def test_duplicated_message_id_in_gold_trips_gold_uniqueness(settings, catalog, 
     append_out_of_band(catalog, NS, "gold_trades", dup)  # the same trade stored twice
 
     produce_valid(settings, range(100, 106))
-    runs = run_steps(defs, instance, "bronze", "refine", "gold")
+    runs = run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold")
     assert all(r.success for r in runs)  # an after-commit check reports; it cannot undo the commit
     assert set(failed(runs)) == {"gold_within_silver"}
     unique = evaluations(runs)["gold_within_silver"]
@@ -88,15 +89,15 @@ def test_duplicated_message_id_in_gold_trips_gold_uniqueness(settings, catalog, 
 def test_bronze_row_without_silver_or_dlq_counterpart_fails_reconciliation(settings, catalog, medallion):
     defs, instance = medallion
     produce_valid(settings, range(30))
-    assert all(r.success for r in run_steps(defs, instance, "bronze", "refine"))
+    assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver"))
     bronze = load(catalog, NS, "bronze_trades").scan().to_arrow()
     append_out_of_band(catalog, NS, "bronze_trades", bronze.slice(3, 1))  # a record bronze holds twice
 
     produce_valid(settings, range(100, 106))
-    runs = run_steps(defs, instance, "bronze", "refine")
+    runs = run_steps(defs, instance, "drain_bronze", "refine_silver")
     # the check is blocking: the refine run fails loudly (its commits are made; nothing downstream of it runs in that run)
     assert [r.success for r in runs] == [True, False]
-    assert "bronze_equals_silver_plus_dlq" in str(runs[1].failure_data_for_node("refine_bronze").error)
+    assert "bronze_equals_silver_plus_dlq" in str(runs[1].failure_data_for_node(bronze_equals_silver_plus_dlq.node_def.name).error)
     assert set(failed(runs)) == {"bronze_equals_silver_plus_dlq"}
     reconcile = evaluations(runs)["bronze_equals_silver_plus_dlq"]
     assert reconcile.severity == ERROR
@@ -110,7 +111,7 @@ def test_dlq_rate_above_threshold_warns(settings, catalog, medallion):
     defs, instance = medallion
     stream = produce_trades(settings, 20, bad_every=10)  # records 5 and 15: garbage and truncated
     assert dict(stream.kinds) == {"valid": 18, "garbage": 1, "truncated": 1}
-    runs = run_steps(defs, instance, "bronze", "refine")
+    runs = run_steps(defs, instance, "drain_bronze", "refine_silver")
     assert all(r.success for r in runs)
     assert set(failed(runs)) == {"trades_dlq_rate"}
     rate = evaluations(runs)["trades_dlq_rate"]

@@ -67,8 +67,8 @@ def alert_log_lines(instance) -> list[str]:
 
 def test_failed_check_and_freshness_change_notify_once_per_state_change(settings, catalog, tmp_path, webhook):
     url, posts = webhook
-    defs = build_definitions(with_webhook(settings, url), pinned=True)
-    unreachable = build_definitions(with_webhook(settings, f"http://127.0.0.1:{free_port()}/alerts"), pinned=True)
+    defs = build_definitions(with_webhook(settings, url))
+    unreachable = build_definitions(with_webhook(settings, f"http://127.0.0.1:{free_port()}/alerts"))
     bronze_s = defs.resolve_asset_graph().get(defs.get_assets_def("bronze_trades").key).freshness_policy.fail_window.to_timedelta().total_seconds()
     instance = temp_instance(tmp_path)
     TICKS.clear()
@@ -78,7 +78,7 @@ def test_failed_check_and_freshness_change_notify_once_per_state_change(settings
     produce_trades(settings, 20, bad_every=10)  # 2 of 20 rejected: above the 5% DLQ-rate threshold
     t0 = time.time()
     with freeze_time(t0):
-        runs = run_steps(defs, instance, "bronze", "refine", "gold")
+        runs = run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold")
     assert all(r.success for r in runs)
     failing_run = runs[1].run_id
 
@@ -111,7 +111,7 @@ def test_failed_check_and_freshness_change_notify_once_per_state_change(settings
 
         produce_valid(settings, range(100, 140))  # clean data, and the drain resumes
         with freeze_time(t0 + bronze_s + 30):
-            runs = run_steps(defs, instance, "bronze", "refine", "gold")
+            runs = run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold")
         assert all(r.success for r in runs)
         evaluate(t0 + bronze_s + 31)
         recovered = tick(defs, instance, cursor)
