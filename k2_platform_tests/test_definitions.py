@@ -6,6 +6,7 @@ import pytest
 from dagster import AssetKey
 
 from k2_platform.definitions import build_definitions
+from k2_platform.sensors.alerts import watched
 from k2_platform.settings import LakehouseSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +49,20 @@ def test_a_bad_k2_config_breaks_loading_the_definitions_clearly_not_importing_th
            "K2_CONFIG": str(tmp_path / "absent.toml")}
     imports = "import k2_platform.definitions, k2_platform.assets.bronze, k2_platform.assets.refine, k2_platform.assets.gold, " \
               "k2_platform.assets.feed_gaps, k2_platform.sensors.drain, k2_platform.sensors.alerts, k2_platform.checks.tables"
-    assert subprocess.run([sys.executable, "-c", imports], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120).returncode == 0
+    imported = subprocess.run([sys.executable, "-c", imports], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert imported.returncode == 0, imported.stderr
     dagster = Path(sys.executable).with_name("dagster")
-    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT, env=env,
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT, env=env, check=False,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert f"K2_CONFIG points to {tmp_path / 'absent.toml'}, which does not exist" in result.stdout + result.stderr
+
+
+@pytest.mark.dagster
+def test_the_alert_sensor_watches_every_medallion_table_and_check():
+    defs = build_definitions(Settings(state_dir=Path("/nonexistent/k2-pinned")))
+    check_keys, asset_keys = watched(defs)
+    assert sorted(k.to_user_string() for k in asset_keys) == [
+        "bronze_trades", "feed_gaps", "gold_trades", "silver_trades_binance", "silver_trades_kraken", "trades_dlq"]
+    assert sorted(k.to_user_string() for k in check_keys) == sorted(k.to_user_string() for k in defs.resolve_asset_graph().asset_check_keys)
+    assert len(check_keys) == 10

@@ -7,7 +7,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dagster import AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetsDefinition, AssetSpec, Config, Failure, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from pyiceberg.catalog import Catalog
 
 from ..checks.report import ERROR, check_result

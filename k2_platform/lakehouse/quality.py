@@ -119,9 +119,10 @@ def gaps_repaired(batch: Batch) -> RuleResult:
     rows = batch.rows
     unrepaired = rows.filter(pc.invert(rows["repaired"])) if rows.num_rows else rows
     missing = int(pc.sum(pc.subtract(unrepaired["missing_count"], unrepaired["repaired_count"])).as_py() or 0) if unrepaired.num_rows else 0
+    explanation = (f"{unrepaired.num_rows} gap(s) not repaired: {missing} trade(s) missing, see feed_gaps" if unrepaired.num_rows
+                   else "every detected trade-id gap was repaired from REST history")
     return RuleResult(unrepaired.num_rows == 0, {"gaps": rows.num_rows, "unrepaired_gaps": unrepaired.num_rows, "trades_missing": missing,
-                                                 "explanation": "every detected trade-id gap was repaired from REST history" if not unrepaired.num_rows
-                                                 else f"{unrepaired.num_rows} gap(s) not repaired: {missing} trade(s) missing, see feed_gaps"})
+                                                 "explanation": explanation})
 
 
 def _rows_below(catalog: Catalog, ns: str, table: str, marks: dict, cols: tuple[str, str, str]) -> int:

@@ -63,7 +63,8 @@ def test_feed_gap_records_are_drained_exactly_once_and_unrepaired_gaps_warn(sett
 
     # exactly once: no further run is requested, and replaying the same run writes nothing
     assert run_step(defs, instance, "drain_feed_gaps") == []
-    replay = defs.resolve_job_def(defs.get_sensor_def("drain_feed_gaps").job_name).execute_in_process(run_config=runs[0].dagster_run.run_config, instance=instance)
+    job = defs.resolve_job_def(defs.get_sensor_def("drain_feed_gaps").job_name)
+    replay = job.execute_in_process(run_config=runs[0].dagster_run.run_config, instance=instance)
     materialization = replay.asset_materializations_for_node("drain_feed_gaps")[0]
     assert (materialization.metadata["committed"].value, materialization.metadata["rows_written"].value) == (False, 0)
     assert table_rows(catalog) == rows and snapshot_count(catalog, "market", "feed_gaps") == 1
