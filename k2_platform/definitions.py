@@ -16,6 +16,7 @@ from .checks.tables import table_checks
 from .resources import K2SettingsResource
 from .sensors.alerts import alert_sensor
 from .sensors.drain import drain_sensor
+from .sensors.run_failures import run_failure_alerts
 from .settings import Settings, load_settings
 
 MEDALLION = (BRONZE, FEED_GAPS, REFINE, GOLD)
@@ -37,7 +38,8 @@ FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, t
 def build_definitions(settings: Settings) -> Definitions:
     """Everything K2 runs in Dagster, for exactly these settings (the `k2` resource carries them to every run and tick)."""
     built = with_freshness(Definitions.merge(*(factory(settings) for factory in FACTORIES)), settings)
-    return Definitions.merge(built, Definitions(sensors=[alert_sensor(built)], resources={"k2": K2SettingsResource.of(settings)}))
+    alerts = [alert_sensor(settings, built), run_failure_alerts(settings)]
+    return Definitions.merge(built, Definitions(sensors=alerts, resources={"k2": K2SettingsResource.of(settings)}))
 
 
 @definitions

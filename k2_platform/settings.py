@@ -177,6 +177,8 @@ class LakehouseSettings(BaseModel):
     # Alerts (failed checks, freshness changes) are POSTed here as JSON when set.
     alert_webhook_url: str | None = None
     alert_timeout_s: float = 5.0
+    # How often the alert sensors (check/freshness changes, failed runs) may tick.
+    alert_interval_s: int = Field(30, ge=1)
     # FAULT-INJECTION HOOK, for crash drills only: a drain run SIGKILLs itself when it reaches
     # this point ("before_write", "after_write", "after_commit"). Unset in normal operation.
     fault_kill_point: str | None = None

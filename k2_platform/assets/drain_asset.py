@@ -134,8 +134,8 @@ class Judge:
                 raise GuardFailed(stopped[0], self.results[stopped[0]])
         return judge
 
-    def check_results(self) -> list:
-        return [check_result(c.table, c.name, self.results.get(c.name, NOT_WRITTEN), c.severity) for c in self.checks]
+    def check_results(self, context) -> list:
+        return [check_result(context, c.table, c.name, self.results.get(c.name, NOT_WRITTEN), c.severity) for c in self.checks]
 
 
 def drain_asset(step: DrainStep) -> AssetsDefinition:
@@ -149,13 +149,13 @@ def drain_asset(step: DrainStep) -> AssetsDefinition:
         try:
             outcomes = step.drain(settings, catalog, rng, judge.guards())
         except GuardFailed as failed:
-            yield from judge.check_results()
+            yield from judge.check_results(context)
             raise Failure(str(failed), metadata={"guard_check": failed.check}) from failed
         lag_after = step.backlog(settings, catalog, cap=False).size
         for table, outcome in outcomes.items():
             context.log.info(f"{table}: {outcome.rows} rows for {rng.run_key(step.name)} ({outcome.note or 'committed'})")
             yield MaterializeResult(asset_key=table, metadata=outcome_metadata(outcome, rng, lag_before, lag_after, started))
-        yield from judge.check_results()
+        yield from judge.check_results(context)
 
     return drain
 

@@ -11,6 +11,7 @@ from dagster import AssetCheckKey, AssetKey, AssetsDefinition, Definitions, Sens
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from ..resources import K2SettingsResource
+from ..settings import LakehouseSettings, Settings
 
 HEALTHY = {"PASS", "UNKNOWN", "NOT_APPLICABLE", "SUCCEEDED"}
 
@@ -52,32 +53,39 @@ def post(url: str, payload: dict, timeout_s: float) -> None:
         response.read()
 
 
+def notify(log, lake: LakehouseSettings, events: list[dict]) -> str | None:
+    """Log each event, then POST them together to Settings.lakehouse.alert_webhook_url; returns the webhook's error, if any."""
+    for event in events:
+        line = f"K2 alert: {event['subject']} {event['previous']} -> {event['state']} {event.get('explanation', '')}".rstrip()
+        (log.warning if event["severity"] == "alert" else log.info)(line)
+    if events and lake.alert_webhook_url:
+        try:
+            post(lake.alert_webhook_url, {"source": "k2", "events": events}, lake.alert_timeout_s)
+        except OSError as exc:
+            log.error(f"alert webhook {lake.alert_webhook_url} failed: {exc}")
+            return str(exc)
+    return None
+
+
 def watched(defs: Definitions) -> tuple[list[AssetCheckKey], list[AssetKey]]:
     """Every check and every materializable asset of `defs` (the medallion and whatever layer joins it)."""
     assets = [a for a in defs.assets or [] if isinstance(a, AssetsDefinition)]
     return [k for a in [*assets, *(defs.asset_checks or [])] for k in a.check_keys], [k for a in assets for k in a.keys]
 
 
-def alert_sensor(defs: Definitions):
+def alert_sensor(settings: Settings, defs: Definitions):
     check_keys, asset_keys = watched(defs)
 
-    @sensor(name="k2_alerts", minimum_interval_seconds=30,
+    @sensor(name="k2_alerts", minimum_interval_seconds=settings.lakehouse.alert_interval_s,
             description="Notifies (log + Settings.lakehouse.alert_webhook_url) when an asset check fails or recovers, "
                         "or an asset's freshness state changes; once per change.")
     def k2_alerts(context: SensorEvaluationContext, k2: K2SettingsResource):
         previous = json.loads(context.cursor) if context.cursor else {}
         now = current_states(context.instance, check_keys, asset_keys)
         events = changes(previous, now)
-        settings = k2.settings.lakehouse
-        for event in events:
-            log = context.log.warning if event["severity"] == "alert" else context.log.info
-            log(f"K2 alert: {event['subject']} {event['previous']} -> {event['state']} {event.get('explanation', '')}".rstrip())
-        if events and settings.alert_webhook_url:
-            try:
-                post(settings.alert_webhook_url, {"source": "k2", "events": events}, settings.alert_timeout_s)
-            except OSError as exc:  # keep the cursor: the same changes are retried next tick
-                context.log.error(f"alert webhook {settings.alert_webhook_url} failed: {exc}")
-                return SkipReason(f"webhook failed: {exc}")
+        error = notify(context.log, k2.settings.lakehouse, events)
+        if error:  # keep the cursor: the same changes are retried next tick
+            return SkipReason(f"webhook failed: {error}")
         context.update_cursor(json.dumps({**previous, **{s: seen.state for s, seen in now.items()}}, sort_keys=True))
         return SkipReason(f"{len(events)} alert(s) sent" if events else "no state change")
 

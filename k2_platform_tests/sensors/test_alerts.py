@@ -1,68 +1,18 @@
 """The k2_alerts sensor under real evaluation: a failed check and a freshness change each notify once
 (log + webhook POST to a local HTTP server), stay quiet while nothing changes, and notify the recovery."""
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from dagster import SensorEvaluationContext
-from dagster._core.definitions.instigation_logger import get_instigation_log_records
-from dagster._core.execution.build_resources import wrap_resources_for_execution
 from dagster._core.test_utils import freeze_time
 
 from k2_platform.definitions import build_definitions
 from k2_platform.ops.processes import free_port
 from k2_platform_tests.assets.dagster_steps import freshness_daemon, produce_trades, produce_valid, run_steps, temp_instance
+from k2_platform_tests.sensors.alert_harness import TICKS, alert_log_lines, tick, with_webhook
 
 pytestmark = [pytest.mark.integration, pytest.mark.dagster]
 
 DLQ_RATE = "check:trades_dlq:trades_dlq_rate"
-
-
-@pytest.fixture
-def webhook():
-    """A local HTTP endpoint recording every JSON body POSTed to /alerts."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            assert self.path == "/alerts" and self.headers["Content-Type"] == "application/json"
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
-    server.shutdown()
-    server.server_close()
-
-
-def with_webhook(settings, url: str):
-    return settings.model_copy(update={"lakehouse": settings.lakehouse.model_copy(update={"alert_webhook_url": url})})
-
-
-TICKS = []  # log keys of the ticks evaluated, in order
-
-
-def tick(defs, instance, cursor):
-    """One sensor tick as the daemon runs it: cursor in, cursor out, logs captured under the tick's log key."""
-    sensor = defs.get_sensor_def("k2_alerts")
-    TICKS.append(["k2_alerts", "tick", str(len(TICKS))])
-    with SensorEvaluationContext(instance_ref=instance.get_ref(), instance=instance, cursor=cursor, log_key=TICKS[-1],
-                                 sensor_name=sensor.name, resources=wrap_resources_for_execution(defs.resources)) as context:
-        result = sensor.evaluate_tick(context)
-    assert result.run_requests == []
-    return result
-
-
-def alert_log_lines(instance) -> list[str]:
-    return [r["msg"].split(" - ", 1)[-1] for key in TICKS for r in get_instigation_log_records(instance, key) if "K2 alert:" in r["msg"]]
 
 
 def test_failed_check_and_freshness_change_notify_once_per_state_change(settings, catalog, tmp_path, webhook):
