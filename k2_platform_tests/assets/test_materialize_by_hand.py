@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, Failure, materialize
 
+from k2_platform.assets.drain_asset import RangeConfig
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.tables import load
 from k2_platform_tests.assets.dagster_steps import produce_valid
@@ -73,3 +74,8 @@ def test_dagster_asset_materialize_cli_needs_no_offsets(settings, catalog, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Missing required config entry" not in result.stdout + result.stderr
     assert rows(catalog, "bronze_trades") == 12
+
+
+def test_a_range_with_only_one_end_is_refused_clearly():
+    with pytest.raises(Failure, match="gives only one of start and end: give both offset maps, or neither to drain the current backlog"):
+        RangeConfig(start='{"t":{"0":5}}').offset_range(lambda: pytest.fail("the backlog must not be read"))
