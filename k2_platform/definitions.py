@@ -1,12 +1,13 @@
 """The one Dagster Definitions object of K2."""
 from __future__ import annotations
 
-from dagster import AssetKey, Definitions, define_asset_job
+from dagster import AssetKey, Definitions, ScheduleDefinition, define_asset_job
 
 from .assets.bronze import bronze_trades
 from .assets.feed_gaps import feed_gaps
 from .assets.gold import gold_trades
 from .assets.kafka_sources import kafka_topic_specs
+from .assets.maintenance import table_maintenance_definitions
 from .assets.refine import refine_bronze
 from .resources import resources_from_settings
 from .sensors.alerts import alert_sensor
@@ -30,9 +31,11 @@ def build_definitions(settings: Settings, pinned: bool = False) -> Definitions:
     jobs = medallion_jobs()
     check_keys = [key for asset in MEDALLION for key in asset.check_keys]
     asset_keys = [AssetKey(name) for name in ("bronze_trades", "silver_trades_binance", "silver_trades_kraken", "gold_trades")]
+    scheduled = [*table_maintenance_definitions(settings)]
     return Definitions(
-        assets=[*kafka_topic_specs(settings), *MEDALLION],
+        assets=[*kafka_topic_specs(settings), *MEDALLION, *(d for d in scheduled if not isinstance(d, ScheduleDefinition))],
         jobs=list(jobs.values()),
+        schedules=[d for d in scheduled if isinstance(d, ScheduleDefinition)],
         sensors=[*drain_sensors(jobs), alert_sensor(check_keys, asset_keys)],
         resources=resources_from_settings(settings, pinned=pinned),
     )
