@@ -4,6 +4,7 @@ from __future__ import annotations
 from dagster import AssetKey, Definitions, ScheduleDefinition, define_asset_job
 
 from .assets.bronze import bronze_trades
+from .assets.cost_model import cost_model_definitions
 from .assets.feed_gaps import feed_gaps
 from .assets.gold import gold_trades
 from .assets.kafka_sources import kafka_topic_specs
@@ -31,7 +32,7 @@ def build_definitions(settings: Settings, pinned: bool = False) -> Definitions:
     jobs = medallion_jobs()
     check_keys = [key for asset in MEDALLION for key in asset.check_keys]
     asset_keys = [AssetKey(name) for name in ("bronze_trades", "silver_trades_binance", "silver_trades_kraken", "gold_trades")]
-    scheduled = [*table_maintenance_definitions(settings)]
+    scheduled = [*table_maintenance_definitions(settings), *cost_model_definitions(settings)]
     return Definitions(
         assets=[*kafka_topic_specs(settings), *MEDALLION, *(d for d in scheduled if not isinstance(d, ScheduleDefinition))],
         jobs=list(jobs.values()),
