@@ -51,7 +51,8 @@ def _bench_rate(settings: Settings, name: str, bench: str, rate) -> Input:
     record = latest(settings, bench)
     value = rate(record["results"]) if record else None
     if value is None:
-        why = f"no `k2 bench {bench}` result in {results_path(settings, bench)}" if record is None else f"`k2 bench {bench}` result lacks its CPU time"
+        missing = f"no `k2 bench {bench}` result in {results_path(settings, bench)}"
+        why = missing if record is None else f"`k2 bench {bench}` result lacks its CPU time"
         return _default(name, unit, why)
     where = f"{record['cpu_count']} cores, load {record['load_avg_1m']}"
     return Input(name, Decimal(value).quantize(Decimal(1)), unit, f"`k2 bench {bench}` of {record['finished_at']} ({where})")
@@ -81,8 +82,8 @@ def table_inputs(settings: Settings, catalog: Catalog) -> list[Input]:
     for layer, names in (("bronze", [BRONZE]), ("silver", [silver_table(e) for e in EXCHANGES]), ("gold", [GOLD])):
         name, totals = f"{layer}_bytes_per_trade", _totals(catalog, ns, names)
         if totals.records:
-            out.append(Input(name, (Decimal(totals.bytes) / totals.records).quantize(CENT), "bytes per trade",
-                             f"{', '.join(names)}: {totals.bytes:,} bytes in {totals.files} data files / {totals.records:,} records (Iceberg metadata)"))
+            where = f"{', '.join(names)}: {totals.bytes:,} bytes in {totals.files} data files / {totals.records:,} records"
+            out.append(Input(name, (Decimal(totals.bytes) / totals.records).quantize(CENT), "bytes per trade", f"{where} (Iceberg metadata)"))
         else:
             out.append(_default(name, "bytes per trade", f"{', '.join(names)} hold no rows yet"))
     added = []

@@ -37,8 +37,9 @@ def table_markdown(frame: pd.DataFrame) -> str:
     head = ["msg/s", *(LABELS[c] for c in COMPONENTS), "total / month", "per million", "earlier / month", "earlier per million", "× earlier"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for row in frame.to_dict("records"):
+        ratio = "—" if row["total_vs_earlier"] is None else f"{row['total_vs_earlier']}×"
         cells = [f"{row['msg_per_s']:,}", *(_money(row[c]) for c in COMPONENTS), f"**{_money(row['total'])}**", _money(row["per_million"], 4),
-                 _money(row["earlier_total"], 0), _money(row["earlier_per_million"]), "—" if row["total_vs_earlier"] is None else f"{row['total_vs_earlier']}×"]
+                 _money(row["earlier_total"], 0), _money(row["earlier_per_million"]), ratio]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -52,6 +53,7 @@ def inputs_markdown(inputs: dict[str, Input]) -> str:
 def explanation(results: list[RateCost], inputs: dict[str, Input], prices: dict) -> str:
     v = {n: i.value for n, i in inputs.items()}
     seconds = prices["hours_per_month"] * 3600
+    lake_bytes = v["bronze_bytes_per_trade"] + v["silver_bytes_per_trade"] + v["gold_bytes_per_trade"]
     lines = []
     for r in results:
         top = max(COMPONENTS, key=lambda c: r.costs[c])
@@ -61,7 +63,7 @@ def explanation(results: list[RateCost], inputs: dict[str, Input], prices: dict)
                 f"{_money(r.costs['kafka_brokers'] + r.costs['kafka_storage'])} = {r.brokers} brokers and {r.kafka_gb:,} GB kept "
                 f"{v['kafka_retention_h']} h × {v['kafka_replication']} replicas; object storage {_money(r.costs['object_storage'])} "
                 f"= {r.lake_gb:,} GB ({v['lakehouse_retention_days']} days × "
-                f"{v['bronze_bytes_per_trade'] + v['silver_bytes_per_trade'] + v['gold_bytes_per_trade']} bytes per trade over bronze, silver, gold); "
+                f"{lake_bytes} bytes per trade over bronze, silver, gold); "
                 f"S3 requests {_money(r.costs['requests'])}; transfer {_money(r.costs['transfer'])}. Largest: {LABELS[top]}.")
         if r.rate in EARLIER:
             earlier_total, earlier_per_million = EARLIER[r.rate]

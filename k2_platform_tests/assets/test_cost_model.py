@@ -98,7 +98,8 @@ def test_costs_follow_each_input_exactly(tmp_path):
     slower = evaluate(with_value(inputs, "drain_trades_per_core_s", Decimal(20_000), "what-if"), prices, [1_000_000]).results[0]
     assert slower.costs["compute"] == Decimal("4380.00")
     # A price without its source is refused.
-    (tmp_path / "bad.toml").write_text(PRICING.replace('[transfer]\ncross_az_per_gb = 0.02\nsource = "test"\n', "[transfer]\ncross_az_per_gb = 0.02\n"))
+    unsourced = PRICING.replace('[transfer]\ncross_az_per_gb = 0.02\nsource = "test"\n', "[transfer]\ncross_az_per_gb = 0.02\n")
+    (tmp_path / "bad.toml").write_text(unsourced)
     with pytest.raises(PricingError, match=r"\[transfer\] lacks source"):
         load_pricing(tmp_path / "bad.toml")
 
