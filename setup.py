@@ -5,7 +5,7 @@ setup(
     version="0.1.0",
     description="K2: exactly-once market-data lakehouse (exchange WebSockets -> Kafka -> Iceberg, orchestrated by Dagster)",
     packages=find_packages(exclude=["k2_platform_tests*"]),
-    package_data={"k2_platform": ["schemas/*.json", "schemas/avro/*.avsc", "ops/*.xml", "ops/*.properties"]},
+    package_data={"k2_platform": ["schemas/*.json", "schemas/avro/*.avsc", "ops/*.xml", "ops/*.properties", "costs/*.toml"]},
     python_requires=">=3.11",
     install_requires=[
         "dagster==1.13.*",
@@ -19,6 +19,7 @@ setup(
         "pyarrow>=26",
         "duckdb>=2.0,<3",
         "pandas>=3.1",
+        "matplotlib>=3.9",  # the cost model's chart (PNG in the asset's metadata)
         "pydantic-settings>=2.16,<3",
         "prometheus-client>=0.26",
         "fastapi>=0.163",

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dagster import Definitions, define_asset_job, definitions
 
 from .assets.bronze import BRONZE
+from .assets.cost_model import costs
 from .assets.drain_asset import drain_asset
 from .assets.feed_gaps import FEED_GAPS
 from .assets.freshness import with_freshness
 from .assets.gold import GOLD
 from .assets.kafka_sources import kafka_topics
+from .assets.maintenance import maintenance
 from .assets.refine import REFINE
 from .checks.tables import table_checks
 from .resources import K2SettingsResource
@@ -32,7 +34,7 @@ def medallion(settings: Settings) -> Definitions:
 
 
 # Each part of the platform: (settings) -> its Definitions. A new layer (derived assets, maintenance) adds its factory here.
-FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, table_checks]
+FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, table_checks, maintenance, costs]
 
 
 def build_definitions(settings: Settings) -> Definitions:

@@ -184,6 +184,42 @@ class LakehouseSettings(BaseModel):
     fault_kill_point: str | None = None
 
 
+class MaintenanceSettings(BaseModel):
+    """Scheduled Iceberg table maintenance (`table_maintenance`): compaction, snapshot expiry, orphan-file cleanup."""
+
+    cron: str = "*/30 * * * *"
+    # Tables maintained; empty means every K2 table.
+    tables: list[str] = []
+    # Drains commit every few seconds, one file per partition each time: files below this size are merged.
+    small_file_bytes: int = Field(32 << 20, ge=1)
+    # A partition is compacted once it holds this many small files (fewer are not worth a rewrite).
+    min_files_to_compact: int = Field(4, ge=2)
+    # Snapshots older than this are expired: time travel and pinned API cursors reach back this far.
+    snapshot_max_age_s: int = Field(24 * 3600, ge=0)
+    min_snapshots_to_keep: int = Field(10, ge=1)
+    # An unreferenced file is deleted only when older than this: a drain writes its data files before its
+    # commit, so a younger one may be about to be committed.
+    orphan_min_age_s: int = Field(3 * 3600, ge=0)
+
+
+class CostSettings(BaseModel):
+    """The deployment `platform_cost_model` prices; its measured inputs come from `k2 bench` results and the tables."""
+
+    cron: str = "0 6 * * *"
+    rates_msg_s: list[int] = [10_000, 1_000_000, 10_000_000]
+    # Empty: the pricing file shipped with K2 (k2_platform/costs/pricing.toml).
+    pricing_file: str = ""
+    # Production Kafka: replicas per partition and how long records stay (Kafka's default 7 days).
+    kafka_replication: int = Field(3, ge=1)
+    kafka_retention_h: int = Field(168, ge=1)
+    # How long bronze, silver and gold keep trades in object storage.
+    lakehouse_retention_days: int = Field(365, ge=1)
+    # Brokers and workers spread over this many availability zones (cross-zone traffic is billed).
+    availability_zones: int = Field(3, ge=1)
+    # Workers are sized to run at this CPU share, leaving headroom for bursts and catch-up.
+    target_cpu_utilization: float = Field(0.6, gt=0, le=1)
+
+
 class DemoSettings(BaseModel):
     """What `k2 demo` replays: the shared recordings by default, looped so the feed never runs dry."""
 
@@ -212,6 +248,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     query: QuerySettings = QuerySettings()
     demo: DemoSettings = DemoSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
+    costs: CostSettings = CostSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,7 @@ from .memory import releases_memory
 from .offsets import OffsetRange, TopicPartition, select_positions
 from .positions import rows_in_range
 from .refine import silver_table
+from .table_specs import GOLD
 from .tables import load
 
 TABLE = "gold_trades"
@@ -66,7 +67,7 @@ def gold_rows(gold: Table, batch: pa.Table, todo: dict[TopicPartition, tuple[int
     if pc.any(present).as_py():
         fresh = fresh.filter(pc.invert(present))
     schema = gold.schema().as_arrow()
-    return fresh.sort_by([("trade_time", "ascending"), ("trade_id", "ascending")]).select(schema.names).cast(schema)
+    return fresh.sort_by([(c, "ascending") for c in GOLD.sort]).select(schema.names).cast(schema)
 
 
 @releases_memory

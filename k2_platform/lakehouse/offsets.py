@@ -42,11 +42,27 @@ def recorded_as_of(table: Table, snapshot, key: str = OFFSETS_KEY) -> OffsetMap:
     carry no offsets; they must not read as "nothing consumed yet", which would re-drain from the
     start and duplicate every row.
     """
-    for ancestor in ancestors_of(snapshot, table.metadata):
-        text = ancestor.summary.additional_properties.get(key) if ancestor.summary else None
-        if text is not None:
-            return from_json(text)
-    return {}
+    recording = recording_snapshot(table, snapshot, key)
+    return from_json(recording.summary.additional_properties[key]) if recording else {}
+
+
+def recording_snapshot(table: Table, snapshot, key: str = OFFSETS_KEY):
+    """The newest snapshot in `snapshot`'s lineage whose summary records `key` (None if none does)."""
+    for ancestor in ancestors_of(snapshot, table.metadata) if snapshot else ():
+        if ancestor.summary and key in ancestor.summary.additional_properties:
+            return ancestor
+    return None
+
+
+def carried_offsets(table: Table) -> dict[str, str]:
+    """The current offsets as summary properties, for a commit that consumes nothing (compaction) to record
+    them itself: then no lookup depends on older snapshots, which expiry may remove."""
+    out = {}
+    for key in (OFFSETS_KEY, KAFKA_OFFSETS_KEY):
+        recording = recording_snapshot(table, table.current_snapshot(), key)
+        if recording is not None:
+            out[key] = recording.summary.additional_properties[key]
+    return out
 
 
 def merged(base: OffsetMap, update: dict[TopicPartition, int]) -> OffsetMap:

@@ -152,9 +152,10 @@ GOLD = TableSpec(
     "gold_trades",
     TRADE_COLUMNS,
     partition=(("trade_time", HourTransform()),),
-    sort=("trade_time", "trade_id"),
+    # The trade order of DESIGN section 8; sequence is the venue's trade id as a number (a string trade_id sorts "10" before "9").
+    sort=("trade_time", "exchange", "symbol", "sequence"),
     carries_offsets=True,
-    doc="All exchanges, unique by message_id, sorted by (trade_time, trade_id).",
+    doc="All exchanges, unique by message_id, sorted by (trade_time, exchange, symbol, sequence).",
 )
 
 FEED_GAPS = TableSpec(

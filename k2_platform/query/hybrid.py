@@ -18,6 +18,7 @@ from .render import JSON_COLUMN, TIME_US_COLUMN
 from .rows import arrow_rows
 from .tail_buffer import TailSlice
 from .tail_reader import TailReader
+from .trade_order import sort_keys
 from .trades import GOLD, TRADE_COLUMNS, TradeFilter, newest_trades
 
 _PINS = 3  # a read whose snapshot's tail was evicted meanwhile re-pins the newer snapshot
@@ -89,5 +90,5 @@ def recent_trades(engine: QueryEngine, reader: TailReader, flt: TradeFilter, lim
     extra = _tail_of(tail, flt, set(rows["message_id"].to_pylist()))
     if extra is not None:
         rows = pa.concat_tables([rows, extra.select(rows.column_names).cast(rows.schema)])
-        rows = rows.sort_by([(TIME_US_COLUMN, "descending"), ("message_id", "descending")]).slice(0, limit)
+        rows = rows.sort_by(sort_keys(TIME_US_COLUMN, descending=True)).slice(0, limit)
     return HybridTrades(rows, gold.snapshot_id, offsets, tail.end_offsets, tail.records)

@@ -25,14 +25,15 @@ def _bound(f: PlannedFile, column: str, descending: bool) -> float | int:
 
 
 def ordered_rows(engine: QueryEngine, plan: FilePlan, *, columns: str, where: str, params: Mapping[str, object],
-                 limit: int, descending: bool, order_column: str, tiebreak: str) -> pa.Table:
-    """Up to `limit` rows matching `where`, sorted by (order_column, tiebreak); `where` and `columns` are
+                 limit: int, descending: bool, order_column: str, tiebreak: str | tuple[str, ...]) -> pa.Table:
+    """Up to `limit` rows matching `where`, sorted by (order_column, *tiebreak); `where` and `columns` are
     K2's own SQL fragments, values only through `params`."""
     direction = "DESC" if descending else "ASC"
+    order = (order_column, *((tiebreak,) if isinstance(tiebreak, str) else tiebreak))
     sql = (f"SELECT {columns} FROM {{source}} WHERE {where} "
-           f"ORDER BY {order_column} {direction}, {tiebreak} {direction} LIMIT $k2_limit")
+           f"ORDER BY {', '.join(f'{c} {direction}' for c in order)} LIMIT $k2_limit")
     bound_params = {**params, "k2_limit": limit}
-    sort_keys = [(order_column, "descending" if descending else "ascending"), (tiebreak, "descending" if descending else "ascending")]
+    sort_keys = [(c, "descending" if descending else "ascending") for c in order]
     files = sorted(plan.files, key=lambda f: _bound(f, order_column, descending), reverse=True)
     held = engine.run(plan.pinned, (), sql, bound_params) if not files else None
     start, batch = 0, 1

@@ -1,7 +1,7 @@
 """The newest hours of gold_trades in memory, per snapshot: "last N trades of a symbol" is a slice.
 
 The window holds every row of one snapshot with trade_time >= a cutoff (hour-aligned, `hours` back
-from the newest file's upper bound), per symbol sorted by (trade_time, message_id), already rendered
+from the newest file's upper bound), per symbol sorted in the trade order (trade_order.py), already rendered
 as JSON. A row outside is older than every row inside, so when a symbol has N rows inside, its last N
 are the exact answer; otherwise the caller reads files. A snapshot that only added data files (what
 gold's drains commit) is absorbed by reading just those files; any other change rebuilds the window.
@@ -22,9 +22,10 @@ from .planner import PlannedFile
 from .rows import EPOCH
 from .render import JSON_COLUMN, TIME_US_COLUMN, json_select
 from .snapshots import PinnedTable
+from .trade_order import TRADE_ORDER, sort_keys
 
 HOUR_US = 3_600_000_000
-ORDER = [("symbol", "ascending"), (TIME_US_COLUMN, "ascending"), ("message_id", "ascending")]
+ORDER = [("symbol", "ascending"), *sort_keys(TIME_US_COLUMN)]
 
 
 def file_key(f: PlannedFile) -> tuple[str, tuple[str, ...]]:
@@ -38,7 +39,7 @@ class Window:
     order: tuple[int, int]  # (sequence number, commit ms): which of two snapshots is newer
     cutoff_us: int
     files: frozenset[tuple[str, tuple[str, ...]]]
-    symbols: dict[str, pa.Table]  # each sorted by (trade_time, message_id)
+    symbols: dict[str, pa.Table]  # each sorted in the trade order
 
     def last(self, symbol: str, exchange: str | None, limit: int) -> pa.Table | None:
         """The newest `limit` rows of the symbol, newest first; None when the window holds fewer."""
@@ -72,8 +73,10 @@ def _merged(held: pa.Table | None, added: pa.Table | None) -> pa.Table:
     if added is None:
         return held
     rows = pa.concat_tables([held, added])
-    last = (held[TIME_US_COLUMN][-1].as_py(), held["message_id"][-1].as_py())
-    if last < (added[TIME_US_COLUMN][0].as_py(), added["message_id"][0].as_py()):
+    def key(rows: pa.Table, i: int) -> tuple:
+        return tuple(rows[c][i].as_py() for c, _ in ORDER[1:])
+
+    if key(held, -1) < key(added, 0):
         return rows  # the usual case: new files hold newer trades
     return rows.sort_by(ORDER[1:])
 
@@ -132,5 +135,5 @@ class RecentWindow:
         schema = pinned.table.schema().as_arrow()
         names = ", ".join(f'"{c}"' for c in columns)
         sql = (f"SELECT {names}, {json_select(schema, columns)} AS {JSON_COLUMN}, epoch_us(trade_time) AS {TIME_US_COLUMN} "
-               f"FROM {{source}} WHERE trade_time >= $cutoff ORDER BY symbol, trade_time, message_id")
+               f"FROM {{source}} WHERE trade_time >= $cutoff ORDER BY symbol, {', '.join(TRADE_ORDER)}")
         return engine.run(pinned, files, sql, {"cutoff": EPOCH + timedelta(microseconds=cutoff)})

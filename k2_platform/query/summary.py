@@ -4,7 +4,7 @@ A data file never changes, so the statistics of a file lying wholly inside the w
 trade_time bounds) are computed once and kept; only the files crossing the window's edges are read
 per request, with the exact bounds. Partial statistics combine exactly: counts and sums add (in
 80-digit decimal arithmetic, never rounded), extremes compare, open/close are the first/last trade
-by (trade_time, message_id).
+in the trade order (trade_order.py).
 """
 from __future__ import annotations
 
@@ -19,18 +19,18 @@ from .planner import PlannedFile
 from .recent_window import file_key
 from .rows import arrow_rows
 from .snapshots import PinnedTable
+from .trade_order import TRADE_ORDER
 from .trades import GOLD, HOUR_US, ts
 
+_KEY = "{" + ", ".join(f"'{c}': {c}" for c in TRADE_ORDER) + "}"  # a row's place in the trade order
 # Per symbol, over `{source}` within [start, end): what combines across files.
-_SQL = """
+_SQL = f"""
 SELECT symbol, count(*) AS trade_count, sum(quantity) AS volume, sum(quote_quantity) AS quote_volume,
        min(price) AS low, max(price) AS high,
-       arg_min(price, {'t': trade_time, 'm': message_id}) AS open,
-       arg_min(message_id, {'t': trade_time, 'm': message_id}) AS open_id,
-       arg_max(price, {'t': trade_time, 'm': message_id}) AS close,
-       arg_max(message_id, {'t': trade_time, 'm': message_id}) AS close_id,
+       arg_min(price, {_KEY}) AS open, min({_KEY}) AS open_key,
+       arg_max(price, {_KEY}) AS close, max({_KEY}) AS close_key,
        min(trade_time) AS first_trade_time, max(trade_time) AS last_trade_time
-FROM {source} WHERE trade_time >= $start AND trade_time < $end
+FROM {{source}} WHERE trade_time >= $start AND trade_time < $end
 GROUP BY symbol
 """
 TIME_COLUMNS = frozenset({"first_trade_time", "last_trade_time"})
@@ -48,10 +48,14 @@ def _combine(into: dict, part: dict) -> None:
     into["volume"] = _WIDE.add(into["volume"], part["volume"])
     into["quote_volume"] = _WIDE.add(into["quote_volume"], part["quote_volume"])
     into["low"], into["high"] = min(into["low"], part["low"]), max(into["high"], part["high"])
-    if (part["first_trade_time"], part["open_id"]) < (into["first_trade_time"], into["open_id"]):
-        into.update(open=part["open"], open_id=part["open_id"], first_trade_time=part["first_trade_time"])
-    if (part["last_trade_time"], part["close_id"]) > (into["last_trade_time"], into["close_id"]):
-        into.update(close=part["close"], close_id=part["close_id"], last_trade_time=part["last_trade_time"])
+    if _key(part["open_key"]) < _key(into["open_key"]):
+        into.update(open=part["open"], open_key=part["open_key"], first_trade_time=part["first_trade_time"])
+    if _key(part["close_key"]) > _key(into["close_key"]):
+        into.update(close=part["close"], close_key=part["close_key"], last_trade_time=part["last_trade_time"])
+
+
+def _key(struct: dict) -> tuple:
+    return tuple(struct[c] for c in TRADE_ORDER)
 
 
 class FileStats:
@@ -102,6 +106,6 @@ def summary(engine: QueryEngine, stats: FileStats, end_us: int, window_h: int) -
             by_symbol[part["symbol"]] = dict(part)
     rows = [by_symbol[s] for s in sorted(by_symbol)]
     for row in rows:
-        del row["open_id"], row["close_id"]
+        del row["open_key"], row["close_key"]
         row["vwap"] = vwap(row["quote_volume"], row["volume"])
     return rows

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyiceberg.expressions import And, BooleanExpression, EqualTo, GreaterThanOrEqual, LessThan
 
 from .engine import QueryEngine
@@ -13,6 +12,7 @@ from .ordered import ordered_rows
 from .render import with_json
 from .rows import EPOCH
 from .snapshots import PinnedTable
+from .trade_order import TRADE_ORDER, TradeKey, key_at
 
 GOLD = "gold_trades"
 # vendor_data stays in the table (nothing dropped) but is not part of query results.
@@ -61,18 +61,19 @@ class TradeFilter:
 
 
 def _ordered(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int, descending: bool,
-             after: tuple[int, str] | None = None) -> pa.Table:
+             after: TradeKey | None = None) -> pa.Table:
     where, params = flt.where()
     if after is not None:
-        where += " AND (trade_time > $after_t OR (trade_time = $after_t AND message_id > $after_m))"
-        params.update(after_t=ts(after[0]), after_m=after[1])
+        names = [f"after_{i}" for i in range(len(TRADE_ORDER))]
+        where += f" AND ({', '.join(TRADE_ORDER)}) > ({', '.join('$' + n for n in names)})"
+        params.update(zip(names, (ts(after[0]), *after[1:])))
     plan = engine.plan(pinned, flt.row_filter())
     return ordered_rows(engine, plan, columns=", ".join(TRADE_COLUMNS), where=where, params=params, limit=limit,
-                        descending=descending, order_column="trade_time", tiebreak="message_id")
+                        descending=descending, order_column=TRADE_ORDER[0], tiebreak=TRADE_ORDER[1:])
 
 
 def newest_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
-    """The newest `limit` trades in `pinned`, newest first (ties on time broken by message_id), with
+    """The newest `limit` trades in `pinned`, newest first (reverse TRADE_ORDER), with
     their JSON text and time in µs (render.JSON_COLUMN, render.TIME_US_COLUMN)."""
     if flt.start_us is None and flt.end_us is None:
         window = engine.recent.get(engine, pinned, TRADE_COLUMNS)
@@ -83,7 +84,7 @@ def newest_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, li
 
 
 def last_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
-    """The newest `limit` trades in `pinned`, newest first (ties on time broken by message_id)."""
+    """The newest `limit` trades in `pinned`, newest first (reverse TRADE_ORDER)."""
     return newest_trades(engine, pinned, flt, limit).select(list(TRADE_COLUMNS))
 
 
@@ -91,12 +92,12 @@ def last_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limi
 class TradePage:
     rows: pa.Table
     snapshot_id: int | None
-    next_after: tuple[int, str] | None  # (trade_time µs, message_id) of the last row when more remain
+    next_after: TradeKey | None  # the last row's key when more remain
 
 
-def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: tuple[int, str] | None = None,
+def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: TradeKey | None = None,
                 snapshot_id: int | None = None) -> TradePage:
-    """One page of trades in (trade_time, message_id) order; every page of a walk reads one snapshot."""
+    """One page of trades in TRADE_ORDER, after the key `after`; every page of a walk reads one snapshot."""
     pinned = engine.pin(GOLD, snapshot_id)
     if after is not None:  # the cursor also narrows the plan: files before it are pruned
         flt = TradeFilter(flt.symbol, flt.exchange, max(after[0], flt.start_us or after[0]), flt.end_us)
@@ -104,5 +105,4 @@ def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: tuple[
     if rows.num_rows <= limit:
         return TradePage(rows, pinned.snapshot_id, None)
     rows = rows.slice(0, limit)
-    last_time = pc.cast(rows.column("trade_time"), pa.int64())[limit - 1].as_py()
-    return TradePage(rows, pinned.snapshot_id, (last_time, rows.column("message_id")[limit - 1].as_py()))
+    return TradePage(rows, pinned.snapshot_id, key_at(rows, limit - 1))

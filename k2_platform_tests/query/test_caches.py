@@ -43,7 +43,7 @@ def test_recent_window_answers_like_the_files_and_absorbs_appends(settings, cata
 def test_summary_from_file_statistics_equals_one_pass_over_the_rows(settings, catalog):
     gold = load(catalog, settings.catalog.namespace, "gold_trades")
     prices = ["61837.63", "61837.64", "0.0000001234", "12345678.9"]
-    # Equal times across files: open/close decided by message_id.
+    # Equal times across files: open/close decided by the trade order (exchange, symbol, sequence after the time).
     rows = [trade(i, price=prices[i % 4], quantity="0.00000001" if i % 5 else "1234567890.12345678", t_us=T0 + (i // 2) * 7 * MINUTE)
             for i in range(60)]
     append_gold(gold, rows[:30])
@@ -55,7 +55,8 @@ def test_summary_from_file_statistics_equals_one_pass_over_the_rows(settings, ca
         expected = arrow_rows(engine.query(GOLD, """
             SELECT symbol, count(*) AS trade_count, sum(quantity) AS volume, sum(quote_quantity) AS quote_volume,
                    min(price) AS low, max(price) AS high,
-                   arg_min(price, {'t': trade_time, 'm': message_id}) AS open, arg_max(price, {'t': trade_time, 'm': message_id}) AS close,
+                   arg_min(price, {'t': trade_time, 'e': exchange, 'n': sequence}) AS open,
+                   arg_max(price, {'t': trade_time, 'e': exchange, 'n': sequence}) AS close,
                    min(trade_time) AS first_trade_time, max(trade_time) AS last_trade_time
             FROM {source} WHERE trade_time >= $start AND trade_time < $end GROUP BY symbol""",
             {"start": ts(end - 2 * HOUR), "end": ts(end)}))

@@ -5,8 +5,11 @@ import importlib
 import json
 import pkgutil
 import resource
+import sys
+import time
 
 from .. import bench
+from ...costs import bench_results
 
 
 def peak_rss_mb() -> float:
@@ -35,8 +38,12 @@ def register(sub) -> None:
 
 def _runner(module):
     def run(args, settings):
+        cpu_started = time.process_time()
         results = module.run(args, settings)
         results.setdefault("peak_rss_mb", peak_rss_mb())
+        # CPU of this process over the whole run (children such as a started broker excluded): throughput per core.
+        results.setdefault("cpu_s", round(time.process_time() - cpu_started, 3))
         print_results(results)
+        print(f"saved to {bench_results.save(settings, module.NAME, results, sys.argv[1:])}", file=sys.stderr)
 
     return run

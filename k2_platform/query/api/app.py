@@ -83,11 +83,10 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
         _check_range(flt.start_us, flt.end_us)
         fingerprint = query_fingerprint(flt.symbol, exchange, flt.start_us, flt.end_us)
         after = decode_cursor(cursor, fingerprint) if cursor else None
-        page = service.trades(flt, limit, (after.after_us, after.after_message_id) if after else None,
-                              after.snapshot_id if after else None)
+        page = service.trades(flt, limit, after.after if after else None, after.snapshot_id if after else None)
         next_cursor = None
         if page.next_after is not None:
-            next_cursor = encode_cursor(Cursor(page.snapshot_id, page.next_after[0], page.next_after[1], fingerprint))
+            next_cursor = encode_cursor(Cursor(page.snapshot_id, page.next_after, fingerprint))
         rendered = with_json(service.engine.cursor(), page.rows, TRADE_COLUMNS, "trade_time")[JSON_COLUMN].to_pylist()
         return _json_rows(rendered, {"next_cursor": next_cursor, "snapshot_id": page.snapshot_id})
 

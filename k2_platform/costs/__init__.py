@@ -1,0 +1,1 @@
+"""The platform cost model: monthly cost and cost per million messages from measured inputs and list prices."""
