@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from k2_platform.schemas.avro_columns import decode_trades
 from k2_platform.schemas.codec import SINGLE_OBJECT_MAGIC, TradeDecoder, UndecodableRecord
 from k2_platform.schemas.trade_encoder import TradeEncoder
 from k2_platform_tests.schemas.test_codec import RegistryOfKnownSchemas, make_trade
+from k2_platform_tests.schemas.test_trade_encoder import RECORD_FIELDS, fastavro_bytes
 
 V1_DROPPED = ("quote_quantity", "event_time", "vendor_data")
 
@@ -111,3 +113,15 @@ def test_invalid_utf8_in_a_string_is_rejected():
 def test_empty_batch():
     table, errors = decode_trades(pa.array([], pa.large_binary()), TradeDecoder())
     assert table.num_rows == 0 and list(errors) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries(RECORD_FIELDS), min_size=1, max_size=12), st.booleans())
+def test_bulk_decoding_equals_fastavro_on_random_records(records, as_v1):
+    """fastavro writes the bytes (any valid record, either version), fastavro reads them back: the bulk decoder agrees."""
+    encoder = TradeEncoder(version=1 if as_v1 else 2)
+    values = [fastavro_bytes(encoder, record) for record in records]
+    decoder = TradeDecoder()
+    rows, errors = decoded_rows(values, decoder)
+    assert errors == [""] * len(values)
+    assert rows == [reference(decoder, v) for v in values]

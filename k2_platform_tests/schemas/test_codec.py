@@ -56,12 +56,16 @@ class RegistryOfKnownSchemas:
 
     def __init__(self):
         self.schemas = {}
+        self.subjects: list[str] = []  # every register() call, in order
+        self.lookups: list[int] = []
 
     def register(self, subject, schema_json):
+        self.subjects.append(subject)
         self.schemas[41] = schema_json
         return 41
 
     def lookup(self, schema_id):
+        self.lookups.append(schema_id)
         return self.schemas[schema_id]
 
 
