@@ -80,24 +80,10 @@ class TableSpec:
         return {**base, **self.properties, **({"comment": self.doc} if self.doc else {})}
 
 
-def _iceberg_type(avro_type) -> IcebergType:
-    """The column type of a trade field's Avro type (unions with null: the value's type)."""
-    if isinstance(avro_type, list):
-        return _iceberg_type(next(t for t in avro_type if t != "null"))
-    if isinstance(avro_type, dict):
-        logical = avro_type.get("logicalType")
-        if logical == "decimal":
-            return DecimalType(avro_type["precision"], avro_type["scale"])
-        if logical == "timestamp-micros":
-            return TS
-        if avro_type["type"] == "map":
-            return MapType(0, StringType(), 0, _iceberg_type(avro_type["values"]))
-        return _iceberg_type(avro_type["type"])
-    return {"string": StringType(), "enum": StringType(), "long": LongType(), "int": IntegerType()}[avro_type]
-
-
+_ICEBERG_TYPES = {"string": StringType(), "decimal": DECIMAL, "timestamp": TS, "long": LongType(), "int": IntegerType(),
+                  "string_map": MapType(0, StringType(), 0, StringType())}
 # silver's and gold's trade columns: the trade record's fields (schemas.trade), in its order.
-TRADE_TABLE_COLUMNS = tuple((f.name, _iceberg_type(f.avro_type), f.required) for f in TRADE_FIELDS)
+TRADE_TABLE_COLUMNS = tuple((f.name, _ICEBERG_TYPES[f.kind], f.required) for f in TRADE_FIELDS)
 SOURCE_POSITION = (
     ("source_topic", StringType(), True),
     ("source_partition", IntegerType(), True),

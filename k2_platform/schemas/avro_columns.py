@@ -248,23 +248,10 @@ def _decode_group(buf, starts, ends, writer_parsed, reader_json, arrow_schema: p
     return pa.Table.from_arrays(out, schema=arrow_schema), b.ok, b.error
 
 
-def _arrow_type(avro_type) -> pa.DataType:
-    """The column type a field of the Avro schema decodes to: times stay µs integers, enums become strings."""
-    if isinstance(avro_type, list):  # ["null", T]: nullable T
-        return _arrow_type(next(t for t in avro_type if t != "null"))
-    if isinstance(avro_type, dict):
-        kind = avro_type["type"]
-        if kind == "bytes" and avro_type.get("logicalType") == "decimal":
-            return pa.decimal128(avro_type["precision"], avro_type["scale"])
-        if kind == "enum":
-            return pa.large_string()
-        if kind == "map":
-            return pa.map_(pa.string(), pa.string() if avro_type["values"] == "string" else _arrow_type(avro_type["values"]))
-        return _arrow_type(kind)
-    return {"string": pa.large_string(), "long": pa.int64(), "int": pa.int32()}[avro_type]
-
-
-TRADE_ARROW_SCHEMA = pa.schema([(f.name, _arrow_type(f.avro_type)) for f in TRADE_FIELDS])
+# The column type of each kind of trade field: times stay µs integers, enums decode as strings.
+_ARROW_TYPES = {"string": pa.large_string(), "decimal": DECIMAL, "timestamp": pa.int64(), "long": pa.int64(), "int": pa.int32(),
+                "string_map": pa.map_(pa.string(), pa.string())}
+TRADE_ARROW_SCHEMA = pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in TRADE_FIELDS])
 
 
 def decode_trades(values: pa.Array, decoder: TradeDecoder) -> tuple[pa.Table, np.ndarray]:

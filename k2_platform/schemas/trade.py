@@ -77,10 +77,23 @@ class Trade:
 class TradeField(NamedTuple):
     name: str
     avro_type: Any
+    kind: str  # the value's type whatever the nullability: string, decimal (38, 18), timestamp (µs), long, int, string_map
     required: bool  # every silver/gold row has a value
 
 
-TRADE_FIELDS = tuple(TradeField(f.name, f.metadata["avro"], f.metadata["required"]) for f in fields(Trade))
+def _kind(avro_type) -> str:
+    if isinstance(avro_type, list):  # ["null", T]
+        return _kind(next(t for t in avro_type if t != "null"))
+    if isinstance(avro_type, str):
+        return avro_type
+    if avro_type.get("logicalType") == "decimal":
+        return "decimal"
+    if avro_type.get("logicalType") == "timestamp-micros":
+        return "timestamp"
+    return {"enum": "string", "map": f"{avro_type.get('values')}_map"}.get(avro_type["type"], avro_type["type"])
+
+
+TRADE_FIELDS = tuple(TradeField(f.name, f.metadata["avro"], _kind(f.metadata["avro"]), f.metadata["required"]) for f in fields(Trade))
 FIELD_NAMES = tuple(f.name for f in TRADE_FIELDS)
 
 
