@@ -7,7 +7,8 @@ from decimal import Decimal
 from ..schemas.decimals import SCALE, DecimalRejected, parse_decimal
 from ..schemas.ingest_reject import STAGE_NORMALIZE
 from ..schemas.instruments import InstrumentRegistry, UnknownInstrument
-from ..schemas.trade_encoder import TradeEncoder, VendorData, VenueSymbol, encode_unscaled
+from ..schemas.avro_binary import encode_unscaled
+from ..schemas.trade_encoder import TradeEncoder, VendorData, VenueSymbol
 from .trade_wire import WireTrade
 from .venue import FrameRejected
 

@@ -18,83 +18,14 @@ from decimal import Decimal
 
 import fastavro
 
+from .avro_binary import encode_long, encode_string, encode_unscaled, unscaled_of
 from .codec import CURRENT_VERSION, SchemaRegistry, header, known_schema, registry_from_settings
-from .decimals import PRECISION, SCALE
+from .decimals import SCALE
 from .trade import MESSAGE_ID_NAMESPACE, SCHEMA_VERSION, SIDES, message_id
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-# Varints are little-endian 7-bit groups: a long is its low 14 bits (two continued bytes) followed
-# by the varint of the rest. Timestamps of a burst share the rest, so it is memoized (bounded).
-_SHORT = [_varint(i) for i in range(1 << 14)]
-_LOW14 = [bytes(((i & 0x7F) | 0x80, ((i >> 7) & 0x7F) | 0x80)) for i in range(1 << 14)]
-_HIGH: dict[int, bytes] = {}
-_HIGH_MAX = 4096
-
-
-def encode_long(n: int) -> bytes:
-    """Avro long: zigzag, then varint."""
-    n = (n << 1) ^ (n >> 63)
-    if n < 0x4000:
-        return _SHORT[n]
-    high = n >> 14
-    rest = _HIGH.get(high)
-    if rest is None:
-        if len(_HIGH) >= _HIGH_MAX:
-            _HIGH.clear()
-        rest = _HIGH[high] = _chunked_varint(high)
-    return _LOW14[n & 0x3FFF] + rest
-
-
-def _chunked_varint(n: int) -> bytes:
-    """_varint by 14-bit table chunks: a µs timestamp's upper bits in three lookups, not six loop turns."""
-    chunks = []
-    while n >= 0x4000:
-        chunks.append(_LOW14[n & 0x3FFF])
-        n >>= 14
-    chunks.append(_SHORT[n])
-    return b"".join(chunks)
-
-
-def encode_unscaled(unscaled: int) -> bytes:
-    """Avro bytes of a decimal given as its unscaled integer (value * 10**scale)."""
-    magnitude = -unscaled if unscaled < 0 else unscaled
-    # fastavro sizes the two's complement from the magnitude: keep that exactly.
-    size = (magnitude.bit_length() + 8) // 8
-    return encode_long(size) + unscaled.to_bytes(size, "big", signed=True)
-
-
-def encode_string(text: str) -> bytes:
-    data = text.encode()
-    return encode_long(len(data)) + data
 
 
 class _NotFast(Exception):
     """The value needs fastavro's generic writer (which writes the same bytes or raises its own error)."""
-
-
-def _unscaled(value: Decimal) -> int:
-    """The unscaled integer fastavro writes, with fastavro's own precision and scale rules."""
-    text = str(value)
-    if "E" in text:  # exponent notation (e.g. 0E-8): take the slower general route
-        sign, digits, exponent = value.as_tuple()
-        coefficient, n_digits = int("".join(map(str, digits))), len(digits)
-        coefficient = -coefficient if sign else coefficient
-    else:
-        whole, _, fraction = text.partition(".")
-        coefficient, exponent = int(whole + fraction), -len(fraction)
-        n_digits = len(str(abs(coefficient)))
-    if n_digits > PRECISION or exponent + SCALE < 0:
-        raise _NotFast("decimal outside the schema's scale/precision")
-    return coefficient * 10 ** (exponent + SCALE)
 
 
 _UUID_TEXT_LENGTH = encode_long(36)  # Avro string length of a UUID's text
@@ -216,7 +147,10 @@ class TradeEncoder:
         if encoded is None:
             if len(self._decimals) >= _MAX_CACHED_DECIMALS:
                 self._decimals.clear()
-            encoded = self._decimals[key] = encode_unscaled(_unscaled(value))
+            unscaled = unscaled_of(value)
+            if unscaled is None:
+                raise _NotFast("decimal outside the schema's scale/precision")
+            encoded = self._decimals[key] = encode_unscaled(unscaled)
         return encoded
 
     def _map(self, vendor_data: VendorData) -> bytes:

@@ -8,7 +8,8 @@ import fastavro
 from hypothesis import given, settings, strategies as st
 
 from k2_platform.schemas.codec import TradeDecoder, known_schema
-from k2_platform.schemas.trade_encoder import TradeEncoder, encode_long
+from k2_platform.schemas.avro_binary import encode_long
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 decimals = st.decimals(min_value=Decimal("-99999999999999999999"), max_value=Decimal("99999999999999999999"),
                        allow_nan=False, allow_infinity=False, places=None).filter(lambda d: d.as_tuple().exponent >= -18 and len(d.as_tuple().digits) <= 38)
