@@ -206,9 +206,9 @@ def _string_map(b: _Batch, active: np.ndarray) -> pa.Array:
     row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     order = np.argsort(row, kind="stable")
     ks = np.concatenate([s for s, _ in key_spans])[order] if rows else row
-    kl = np.concatenate([l for _, l in key_spans])[order] if rows else row
+    kl = np.concatenate([n for _, n in key_spans])[order] if rows else row
     vs = np.concatenate([s for s, _ in val_spans])[order] if rows else row
-    vl = np.concatenate([l for _, l in val_spans])[order] if rows else row
+    vl = np.concatenate([n for _, n in val_spans])[order] if rows else row
     ok_entries = b.ok[row[order]] if rows else np.zeros(0, dtype=bool)
     owner = row[order]
     keys = _strings(b, ks, np.where(ok_entries, kl, 0), np.ones(len(ks), dtype=bool), pa.string(), owner)

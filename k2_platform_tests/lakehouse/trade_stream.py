@@ -22,7 +22,8 @@ def trade(exchange: str, i: int, **overrides) -> dict:
     symbol, venue = ("BTCUSDT", "BTCUSDT") if exchange == "binance" else ("BTCUSD", "XBT/USD")
     t = Trade(exchange=exchange, symbol=symbol, exchange_symbol=venue, base="BTC", quote="USDT" if exchange == "binance" else "USD",
               trade_id=str(10_000_000 + i), price=PRICES[i % 3], quantity=QUANTITIES[i % 3], side="BUY" if i % 2 else "SELL",
-              trade_time=BASE_US + i * 7_000, ingest_time=BASE_US + i * 7_000 + 900, sequence=i, event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
+              trade_time=BASE_US + i * 7_000, ingest_time=BASE_US + i * 7_000 + 900, sequence=i,
+              event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
     record = t.to_avro()
     record.update(overrides)
     return record

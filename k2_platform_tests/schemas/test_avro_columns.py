@@ -58,7 +58,8 @@ def test_valid_records_of_every_framing_decode_exactly_as_trade_codec():
     assert (shib["side"], shib["exchange"], shib["trade_id"], shib["schema_version"]) == ("SELL", "binance", "3735683259", 2)
     assert (v1["schema_version"], v1["trade_id"], v1["quote_quantity"], v1["event_time"], v1["vendor_data"]) == (1, "9", None, None, {})
     assert confluent["vendor_data"] == {"a": "1", "b": "ü"}
-    assert (btc["price"], btc["quantity"], btc["quote_quantity"], btc["event_time"]) == (Decimal("61837.63"), Decimal("0.00012"), Decimal("7.4205156"), None)
+    assert (btc["price"], btc["quantity"], btc["quote_quantity"], btc["event_time"]) == (
+        Decimal("61837.63"), Decimal("0.00012"), Decimal("7.4205156"), None)
 
 
 def _corrupt(data: bytes, at: int, byte: int) -> bytes:

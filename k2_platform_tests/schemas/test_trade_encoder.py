@@ -12,7 +12,8 @@ from k2_platform.schemas.avro_binary import encode_long
 from k2_platform.schemas.trade_encoder import TradeEncoder
 
 decimals = st.decimals(min_value=Decimal("-99999999999999999999"), max_value=Decimal("99999999999999999999"),
-                       allow_nan=False, allow_infinity=False, places=None).filter(lambda d: d.as_tuple().exponent >= -18 and len(d.as_tuple().digits) <= 38)
+                       allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: d.as_tuple().exponent >= -18 and len(d.as_tuple().digits) <= 38)
 texts = st.text(max_size=40)
 longs = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
