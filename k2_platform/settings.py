@@ -97,7 +97,6 @@ class QuerySettings(BaseModel):
     # Kafka offsets always come from the same snapshot, only the Kafka tail grows meanwhile.
     table_refresh_s: float = Field(0.25, ge=0)
     plan_cache_entries: int = Field(512, ge=1)
-    tail_consumers: int = Field(4, ge=1)
     tail_timeout_s: float = Field(10.0, gt=0)
     summary_window_h: int = Field(24, ge=1)
     # Newest hours of gold held in memory per snapshot (0: off): "last N trades" becomes a slice.

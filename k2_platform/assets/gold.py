@@ -1,4 +1,4 @@
-"""build_gold: all exchanges into gold_trades, one row per message_id, hourly partitions, sorted by (trade_time, trade_id)."""
+"""build_gold: all exchanges into gold_trades, one row per message_id, hourly partitions, sorted by (trade_time, exchange, symbol, sequence)."""
 from __future__ import annotations
 
 from ..lakehouse import quality
@@ -11,7 +11,7 @@ from .drain_asset import BatchCheck, DrainStep, one_table, table_spec
 GOLD = DrainStep(
     name="build_gold",
     tables=(table_spec(TABLE, "gold", "Unified trades of all exchanges, unique by message_id (also against rows already in gold), "
-                       "hour(trade_time) partitions, sorted by (trade_time, trade_id). `k2.kafka_offsets` = Kafka positions fully "
+                       "hour(trade_time) partitions, sorted by (trade_time, exchange, symbol, sequence). `k2.kafka_offsets` = Kafka positions fully "
                        "reflected here: the query layer's hybrid read continues from them.",
                        deps=[silver_table(e) for e in EXCHANGES]),),
     backlog=gold_backlog,

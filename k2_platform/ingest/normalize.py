@@ -4,12 +4,12 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from ..schemas.avro_writer import encode_unscaled
-from ..schemas.codec import TradeCodec
 from ..schemas.decimals import SCALE, DecimalRejected, parse_decimal
 from ..schemas.ingest_reject import STAGE_NORMALIZE
 from ..schemas.instruments import InstrumentRegistry, UnknownInstrument
-from .trade_wire import TradeWriter, VendorData, VenueSymbol, WireTrade
+from ..schemas.avro_binary import encode_unscaled
+from ..schemas.trade_encoder import TradeEncoder, VendorData, VenueSymbol
+from .trade_wire import WireTrade
 from .venue import FrameRejected
 
 _ONE = 10**SCALE  # 1 as an unscaled decimal(38, 18)
@@ -40,11 +40,12 @@ def json_text(value) -> str:
 class Normalizer:
     """Builds the wire records of one exchange's trades; rejects anything that cannot be stored exactly."""
 
-    def __init__(self, exchange: str, instruments: InstrumentRegistry, max_future_skew_s: float, codec: TradeCodec | None = None):
+    def __init__(self, exchange: str, instruments: InstrumentRegistry, max_future_skew_s: float, encoder: TradeEncoder | None = None):
         self.exchange = exchange
         self.instruments = instruments
         self.max_future_skew_us = int(max_future_skew_s * 1_000_000)
-        self.writer = TradeWriter(codec or TradeCodec(), exchange)
+        self.writer = encoder or TradeEncoder()
+        self.writer.require_fast_layout(exchange)
         # Prices and sizes repeat; parsing and encoding a text once is enough (bounded).
         self._amounts: dict[str, Amount] = {}
         self._symbols: dict[str, VenueSymbol] = {}
@@ -89,7 +90,8 @@ class Normalizer:
                 raise FrameRejected(str(exc), STAGE_NORMALIZE) from None
             if len(self._symbols) >= _MAX_CACHED_SYMBOLS:
                 self._symbols.clear()
-            found = self._symbols[exchange_symbol] = self.writer.venue_symbol(instrument, exchange_symbol)
+            found = self._symbols[exchange_symbol] = self.writer.venue_symbol(
+                self.exchange, instrument.symbol, exchange_symbol, instrument.base, instrument.quote)
         return found
 
     def trade(self, exchange_symbol: str, trade_id: int, price: Amount, quantity: Amount, aggressor_sells: bool,

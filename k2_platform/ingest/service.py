@@ -17,7 +17,7 @@ from typing import AsyncIterator
 
 import httpx
 
-from ..schemas.codec import codec_from_settings
+from ..schemas.trade_encoder import encoder_from_settings
 from ..schemas.instruments import InstrumentRegistry, default_instruments
 from ..settings import Settings
 from .binance import BinanceVenue
@@ -93,8 +93,8 @@ class IngestService:
     def build_venue(self, exchange: str) -> Venue:
         i = self.settings.ingest
         age = {"binance": i.binance_max_connection_age_s, "kraken": i.kraken_max_connection_age_s}[exchange]
-        codec = codec_from_settings(self.settings, topic=self.settings.topics.trades(exchange))  # registry subject follows the topic
-        normalizer = Normalizer(exchange, self.instruments, self.settings.max_future_skew_s, codec)
+        encoder = encoder_from_settings(self.settings, topic=self.settings.topics.trades(exchange))  # registry subject follows the topic
+        normalizer = Normalizer(exchange, self.instruments, self.settings.max_future_skew_s, encoder)
         return _VENUES[exchange](normalizer, age, i.rest_page_limit)
 
     @asynccontextmanager

@@ -15,18 +15,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 
-from ..schemas.codec import codec_from_settings
+from ..schemas.avro_columns import decode_trades
+from ..schemas.codec import decoder_from_settings
 from ..schemas.ingest_reject import IngestReject
 from ..schemas.instruments import default_instruments
 from ..settings import EXCHANGES, Settings
-from .avro_columns import decode_trades
 from .bronze import TABLE as BRONZE, bronze_topics
 from .exactly_once import CommitOutcome, commit_step
 from .memory import releases_memory
 from .offsets import OffsetRange, select_positions
 from .positions import rows_in_range
 from .tables import load
-from .trade_validation import validate
+from .trade_validation import exchange_of_topic, validate
 
 DLQ = "trades_dlq"
 INGEST_STAGE, DECODE_STAGE, VALIDATE_STAGE = "ingest", "decode", "validate"
@@ -44,17 +44,12 @@ def target_topics(settings: Settings) -> dict[str, list[str]]:
     return targets
 
 
-def _exchange_of_topic(settings: Settings, topics: pa.Array) -> pa.Array:
-    names = pa.array([settings.topics.trades(e) for e in EXCHANGES], pa.large_string())
-    return pc.take(pa.array(list(EXCHANGES), pa.large_string()), pc.index_in(topics, value_set=names))
-
-
 def route(settings: Settings, bronze: pa.Table, schemas: dict[str, pa.Schema], now_us: int) -> dict[str, pa.Table]:
     """Split bronze rows into each target's rows (silver rows per exchange, DLQ rows)."""
     is_ingest_dlq = pc.equal(bronze["topic"], settings.topics.dlq).to_numpy(zero_copy_only=False)
     trades_part = _rows_where(bronze, ~is_ingest_dlq)
-    topic_exchange = _exchange_of_topic(settings, trades_part["topic"])
-    decoded, errors = decode_trades(trades_part["value"], codec_from_settings(settings))
+    topic_exchange = exchange_of_topic(settings.topics, trades_part["topic"])
+    decoded, errors = decode_trades(trades_part["value"], decoder_from_settings(settings))
     stages = np.where(errors != "", DECODE_STAGE, VALIDATE_STAGE)
     decoded, reasons = validate(decoded, errors, topic_exchange, default_instruments(), settings.max_future_skew_s)
     valid = reasons == ""

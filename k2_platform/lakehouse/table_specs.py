@@ -20,6 +20,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
+from ..schemas.trade import TRADE_FIELDS
 from ..settings import EXCHANGES
 
 DECIMAL = DecimalType(38, 18)
@@ -79,25 +80,10 @@ class TableSpec:
         return {**base, **self.properties, **({"comment": self.doc} if self.doc else {})}
 
 
-TRADE_COLUMNS: tuple[tuple[str, IcebergType, bool], ...] = (
-    ("message_id", StringType(), True),
-    ("exchange", StringType(), True),
-    ("symbol", StringType(), True),
-    ("exchange_symbol", StringType(), True),
-    ("base", StringType(), True),
-    ("quote", StringType(), True),
-    ("trade_id", StringType(), True),
-    ("price", DECIMAL, True),
-    ("quantity", DECIMAL, True),
-    ("quote_quantity", DECIMAL, True),
-    ("side", StringType(), True),
-    ("trade_time", TS, True),
-    ("event_time", TS, False),
-    ("ingest_time", TS, True),
-    ("sequence", LongType(), True),
-    ("schema_version", IntegerType(), True),
-    ("vendor_data", MapType(0, StringType(), 0, StringType()), False),
-)
+_ICEBERG_TYPES = {"string": StringType(), "decimal": DECIMAL, "timestamp": TS, "long": LongType(), "int": IntegerType(),
+                  "string_map": MapType(0, StringType(), 0, StringType())}
+# silver's and gold's trade columns: the trade record's fields (schemas.trade), in its order.
+TRADE_TABLE_COLUMNS = tuple((f.name, _ICEBERG_TYPES[f.kind], f.required) for f in TRADE_FIELDS)
 SOURCE_POSITION = (
     ("source_topic", StringType(), True),
     ("source_partition", IntegerType(), True),
@@ -126,7 +112,7 @@ BRONZE = TableSpec(
 def silver_spec(exchange: str) -> TableSpec:
     return TableSpec(
         f"silver_trades_{exchange}",
-        TRADE_COLUMNS + SOURCE_POSITION,
+        TRADE_TABLE_COLUMNS + SOURCE_POSITION,
         partition=(("trade_time", DayTransform()), ("symbol", IdentityTransform())),
         carries_offsets=True,
         doc=f"Decoded, validated, typed {exchange} trades.",
@@ -150,7 +136,7 @@ DLQ = TableSpec(
 
 GOLD = TableSpec(
     "gold_trades",
-    TRADE_COLUMNS,
+    TRADE_TABLE_COLUMNS,
     partition=(("trade_time", HourTransform()),),
     # The trade order of DESIGN section 8; sequence is the venue's trade id as a number (a string trade_id sorts "10" before "9").
     sort=("trade_time", "exchange", "symbol", "sequence"),

@@ -9,6 +9,13 @@ import pyarrow.compute as pc
 
 from ..schemas.decimals import DecimalRejected, check_fits
 from ..schemas.instruments import InstrumentRegistry
+from ..settings import EXCHANGES, TopicSettings
+
+
+def exchange_of_topic(topics: TopicSettings, topic: pa.Array) -> pa.Array:
+    """Per row, the exchange whose trades its topic carries (null for any other topic): what validate() checks against."""
+    names = pa.array([topics.trades(e) for e in EXCHANGES], pa.large_string())
+    return pc.take(pa.array(list(EXCHANGES), pa.large_string()), pc.index_in(topic, value_set=names))
 
 
 def _venue_keys(exchange, exchange_symbol):

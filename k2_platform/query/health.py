@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from ..lakehouse.kafka_reader import watermarks
 from ..settings import EXCHANGES
 from .service import QueryService
 from .trades import GOLD
@@ -10,7 +11,8 @@ from .trades import GOLD
 
 def _broker(service: QueryService, gold_offsets: dict[str, dict[int, int]] | None) -> dict:
     try:
-        ends = service.tail.end_offsets([service.settings.topics.trades(e) for e in EXCHANGES])
+        topics = [service.settings.topics.trades(e) for e in EXCHANGES]
+        ends = watermarks(service.settings, topics, timeout_s=service.settings.query.broker_timeout_s)
     except Exception as exc:  # any failure to reach Kafka is the finding, not a crash of /health
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     out: dict = {"ok": True, "partitions": len(ends)}

@@ -13,11 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .engine import QueryEngine
-from .kafka_tail import TailUnavailable
 from .render import JSON_COLUMN, TIME_US_COLUMN
 from .rows import arrow_rows
 from .tail_buffer import TailSlice
-from .tail_reader import TailReader
+from .tail_reader import TailReader, TailUnavailable
 from .trade_order import sort_keys
 from .trades import GOLD, TRADE_COLUMNS, TradeFilter, newest_trades
 

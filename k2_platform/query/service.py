@@ -6,12 +6,11 @@ import time
 
 from pyiceberg.catalog import Catalog
 
-from ..schemas.codec import codec_from_settings
+from ..schemas.codec import decoder_from_settings
 from ..settings import Settings
 from . import bars, summary, symbols
 from .engine import QueryEngine
 from .hybrid import HybridTrades, recent_trades
-from .kafka_tail import KafkaTail
 from .snapshots import TableMissing
 from .tail_reader import TailReader
 from .trades import GOLD, TradeFilter, TradePage, trades_page
@@ -25,25 +24,17 @@ class QueryService:
     def __init__(self, settings: Settings, catalog: Catalog | None = None, engine: QueryEngine | None = None):
         self.settings = settings
         self.engine = engine or QueryEngine.from_settings(settings, catalog)
-        self._tail: KafkaTail | None = None
         self._reader: TailReader | None = None
         self.file_stats = summary.FileStats(settings.query.summary_file_cache_entries)
         self._symbols: tuple[int | None, list[dict]] | None = None
         self._lock = threading.Lock()
 
     @property
-    def tail(self) -> KafkaTail:
-        with self._lock:
-            if self._tail is None:
-                self._tail = KafkaTail(self.settings)
-            return self._tail
-
-    @property
     def reader(self) -> TailReader:
         """The background Kafka tail reader, started by the first hybrid read."""
         with self._lock:
             if self._reader is None:
-                self._reader = TailReader(self.settings, codec_from_settings(self.settings), self._gold_offsets)
+                self._reader = TailReader(self.settings, decoder_from_settings(self.settings), self._gold_offsets)
             return self._reader
 
     def _gold_offsets(self) -> dict[str, dict[int, int]]:
@@ -53,8 +44,6 @@ class QueryService:
             return {}
 
     def close(self) -> None:
-        if self._tail is not None:
-            self._tail.close()
         if self._reader is not None:
             self._reader.close()
         self.engine.close()

@@ -22,24 +22,27 @@ import numpy as np
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from ..schemas.codec import TradeCodec
+from ..schemas.codec import TradeDecoder
 from ..settings import EXCHANGES, Settings
-from .kafka_tail import TailRecord, TailUnavailable
 from .render import with_json
 from .tail_buffer import Chunk, TailBuffer
-from .tail_rows import tail_table
+from .tail_rows import TailRecord, tail_table
 from .trades import TRADE_COLUMNS
 
 log = logging.getLogger(__name__)
 _POLL_S = 0.05  # idle wake-up of the consumer thread (records wake it at once)
 
 
+class TailUnavailable(RuntimeError):
+    """The broker could not deliver the tail in time; the hybrid read refuses to answer inexactly."""
+
+
 class TailReader:
-    def __init__(self, settings: Settings, codec: TradeCodec, start_offsets: Callable[[], dict[str, dict[int, int]]]):
+    def __init__(self, settings: Settings, decoder: TradeDecoder, start_offsets: Callable[[], dict[str, dict[int, int]]]):
         self.settings = settings
         self.topics = [settings.topics.trades(e) for e in EXCHANGES]
         self.buffer = TailBuffer(settings.query.tail_buffer_records)
-        self._codec, self._start_offsets = codec, start_offsets
+        self._decoder, self._start_offsets = decoder, start_offsets
         common = {"bootstrap.servers": settings.kafka.bootstrap, "log_level": 0,
                   "socket.connection.setup.timeout.ms": int(settings.query.broker_timeout_s * 1000)}
         self._admin = AdminClient(common)
@@ -172,6 +175,6 @@ class TailReader:
                 continue
             by_partition[(msg.topic(), msg.partition())].append(TailRecord(msg.topic(), msg.partition(), msg.offset(), msg.value()))
         for tp, records in by_partition.items():
-            rows = tail_table(records, self._codec, self.settings, TRADE_COLUMNS)
+            rows = tail_table(records, self._decoder, self.settings, TRADE_COLUMNS)
             rows = with_json(self._db, rows, TRADE_COLUMNS, "trade_time")
             self.buffer.add(tp, Chunk(np.array([r.offset for r in records], np.int64), rows))

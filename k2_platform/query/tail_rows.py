@@ -1,35 +1,41 @@
 """Kafka tail records to trade rows, accepting exactly what silver accepts.
 
-Decoding and validation are the medallion's own (lakehouse.avro_columns / lakehouse.trade_validation):
+Decoding and validation are the medallion's own (schemas.avro_columns / lakehouse.trade_validation):
 a record silver would send to the DLQ never reaches gold, so it is left out of the hybrid read too.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..lakehouse.avro_columns import decode_trades
-from ..lakehouse.trade_validation import validate
-from ..schemas.codec import TradeCodec
+from ..lakehouse.trade_validation import exchange_of_topic, validate
+from ..schemas.avro_columns import decode_trades
+from ..schemas.codec import TradeDecoder
 from ..schemas.instruments import default_instruments
-from ..settings import EXCHANGES, Settings
-from .kafka_tail import TailRecord
+from ..settings import Settings
 from .trades import TIME_COLUMNS
 
 TIMES = pa.timestamp("us", tz="UTC")
 
 
-def _exchange_of_topic(settings: Settings, topics: pa.Array) -> pa.Array:
-    names = pa.array([settings.topics.trades(e) for e in EXCHANGES], pa.large_string())
-    return pc.take(pa.array(list(EXCHANGES), pa.large_string()), pc.index_in(topics, value_set=names))
+@dataclass(frozen=True)
+class TailRecord:
+    """One Kafka record of a trade topic, as the tail reader took it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
 
 
-def tail_table(records: list[TailRecord], codec: TradeCodec, settings: Settings, columns: tuple[str, ...]) -> pa.Table:
+def tail_table(records: list[TailRecord], decoder: TradeDecoder, settings: Settings, columns: tuple[str, ...]) -> pa.Table:
     """The trades silver would accept, in the tail's order, with a `partition` and `offset` column;
     times as timestamps (µs, UTC) and strings as `string`, like gold's columns read by DuckDB."""
     values = pa.array([r.value for r in records], pa.large_binary())
-    decoded, errors = decode_trades(values, codec)
-    topic_exchange = _exchange_of_topic(settings, pa.array([r.topic for r in records], pa.large_string()))
+    decoded, errors = decode_trades(values, decoder)
+    topic_exchange = exchange_of_topic(settings.topics, pa.array([r.topic for r in records], pa.large_string()))
     decoded, reasons = validate(decoded, errors, topic_exchange, default_instruments(), settings.max_future_skew_s)
     decoded = decoded.append_column("partition", pa.array([r.partition for r in records], pa.int32()))
     decoded = decoded.append_column("offset", pa.array([r.offset for r in records], pa.int64()))
@@ -39,11 +45,11 @@ def tail_table(records: list[TailRecord], codec: TradeCodec, settings: Settings,
     return decoded.cast(pa.schema(fields))
 
 
-def tail_trades(records: list[TailRecord], codec: TradeCodec, settings: Settings, columns: tuple[str, ...]) -> list[dict]:
+def tail_trades(records: list[TailRecord], decoder: TradeDecoder, settings: Settings, columns: tuple[str, ...]) -> list[dict]:
     """The trades silver would accept, in the tail's order, as dicts (times in µs, exact Decimals)."""
     if not records:
         return []
-    rows = tail_table(records, codec, settings, columns).drop_columns(["partition", "offset"])
+    rows = tail_table(records, decoder, settings, columns).drop_columns(["partition", "offset"])
     for i, field in enumerate(rows.schema):
         if field.name in TIME_COLUMNS:
             rows = rows.set_column(i, field.name, pc.cast(rows.column(i), pa.int64()))

@@ -15,7 +15,7 @@ from dagster._daemon.freshness import FreshnessDaemon
 from k2_platform.lakehouse.offsets import committed
 from k2_platform.lakehouse.tables import load
 from k2_platform_tests.assets.medallion_harness import run_sensor_once
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.trade_encoder import TradeEncoder
 from k2_platform_tests.lakehouse.trade_stream import Produced, build_stream, produce, trade
 
 NEVER = 1  # build_stream fires on i % period == 5 (bad) / 7 (duplicate): never for a period of 1
@@ -42,7 +42,7 @@ def produce_trades(settings, n: int, bad_every: int = NEVER, dup_every: int = NE
 
 def produce_valid(settings, numbers: range) -> Produced:
     """Valid trades numbered `numbers` (trade ids 10_000_000 + i): disjoint ranges are distinct trades."""
-    codec, out = TradeCodec(), Produced()
+    codec, out = TradeEncoder(), Produced()
     for i in numbers:
         exchange = "binance" if i % 3 else "kraken"
         record = trade(exchange, i)

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, TopicPartition
 from k2_platform.ingest.replay.faults import FaultPlan
 from k2_platform.ingest.replay.server import ReplayServer, ReplayServerThread, replay_config
 from k2_platform.ingest.service import IngestService, replay_feeds
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.codec import TradeDecoder
 
 RECORDED_TRADES = 19_904
 FIRST_ID, LAST_ID = 3735683259, 3735703162
@@ -89,7 +89,7 @@ def read_topic(settings, topic: str) -> list:
 
 
 def decoded_trades(settings, exchange: str) -> list[dict]:
-    codec = TradeCodec()
+    codec = TradeDecoder()
     return [codec.decode(m.value()) for m in read_topic(settings, settings.topics.trades(exchange))]
 
 

@@ -1,4 +1,4 @@
-"""The ingest hot path writes exactly the bytes of the schema-generic codec, and the schema's message ids."""
+"""The ingest hot path (Normalizer -> TradeEncoder.write) writes exactly fastavro's bytes, and the schema's message ids."""
 from __future__ import annotations
 
 from decimal import Context, Decimal
@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from k2_platform.ingest.normalize import Normalizer
-from k2_platform.ingest.trade_wire import TradeWriter
 from k2_platform.ingest.venue import FrameRejected
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.codec import TradeDecoder
 from k2_platform.schemas.decimals import to_scale
-from k2_platform.schemas.instruments import Instrument, default_instruments
+from k2_platform.schemas.instruments import default_instruments
 from k2_platform.schemas.trade import Trade, message_id
+from k2_platform.schemas.trade_encoder import TradeEncoder
+from k2_platform_tests.schemas.test_trade_encoder import fastavro_bytes
 
 # Positive decimal(38, 18) values, every scale from 0 to 18 places, small and huge coefficients.
 amounts = st.builds(lambda coefficient, places: Decimal(coefficient).scaleb(-places, Context(prec=100)),
@@ -51,19 +52,19 @@ def test_wire_bytes_are_the_codecs_bytes(exchange_symbol, trade_id, price, quant
         ingest_time=ingest_time, sequence=trade_id, event_time=event_time, quote_quantity=to_scale(product),
         vendor_data={**vendor, "k2_quote_quantity_rounded": "true"} if rounded else vendor,
     )
-    assert wire.value == TradeCodec().encode(expected.to_avro())
+    assert wire.value == fastavro_bytes(TradeEncoder(), expected.to_avro())
     assert (wire.venue_symbol.key, wire.sequence, wire.trade_time) == ((exchange, instrument.symbol), trade_id, trade_time)
 
 
 @pytest.mark.parametrize("exchange, symbol, trade_id", [("binance", "BTCUSDT", "3735683259"), ("kraken", "BTCUSD", "1"),
                                                         ("kraken", "ÉTH/ü", "0"), ("binance", "X", "")])
 def test_message_ids_are_the_schema_identity(exchange, symbol, trade_id):
-    writer = TradeWriter(TradeCodec(), exchange)
-    s = writer.venue_symbol(Instrument(symbol, "B", "Q", Decimal(1), Decimal(1), {}), symbol)
+    writer = TradeEncoder()
+    s = writer.venue_symbol(exchange, symbol, symbol, "B", "Q")
     one = writer.write(s, trade_id, b"\x02\x01", b"\x02\x01", b"\x02\x01", False, 0, None, 0, 0, ())
-    assert TradeCodec().decode(one)["message_id"] == message_id(exchange, symbol, trade_id)
+    assert TradeDecoder().decode(one)["message_id"] == message_id(exchange, symbol, trade_id)
 
 
 def test_a_schema_the_writer_does_not_lay_out_is_refused_at_startup():
     with pytest.raises(ValueError, match="does not match the codec's schema"):
-        TradeWriter(TradeCodec(version=1), "binance")
+        Normalizer("binance", default_instruments(), 5.0, TradeEncoder(version=1))

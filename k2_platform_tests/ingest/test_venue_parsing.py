@@ -10,7 +10,7 @@ from k2_platform.ingest.binance import BinanceVenue
 from k2_platform.ingest.kraken import KrakenVenue, rfc3339_us
 from k2_platform.ingest.normalize import Normalizer, now_us
 from k2_platform.ingest.venue import FrameRejected
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.codec import TradeDecoder
 from k2_platform.schemas.ingest_reject import STAGE_NORMALIZE, STAGE_PARSE
 from k2_platform.schemas.instruments import default_instruments
 from k2_platform.schemas.trade import message_id
@@ -25,7 +25,7 @@ def venue(cls):
 
 def records(parsed) -> list[dict]:
     """The trades of a parsed frame as Kafka consumers will read them."""
-    codec = TradeCodec()
+    codec = TradeDecoder()
     trades, _ = parsed
     return [codec.decode(t.value) for t in trades]
 

@@ -1,4 +1,4 @@
-"""Test input: real trades encoded with TradeCodec and produced to the test's Kafka topics, with
+"""Test input: real trades encoded with TradeEncoder and produced to the test's Kafka topics, with
 duplicates, malformed and out-of-range records mixed in. Every kind is counted so tests can assert
 exact outcomes."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from confluent_kafka import Producer
 
-from k2_platform.schemas.codec import TradeCodec
 from k2_platform.schemas.trade import Trade
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 BASE_US = 1_723_161_255_342_000  # 2024-08-08 23:54:15 UTC, the shared recordings' start
 PRICES = (Decimal("61837.63000000"), Decimal("0.0000001234"), Decimal("105433.6"))
@@ -20,8 +20,9 @@ QUANTITIES = (Decimal("0.02000000"), Decimal("46116860414"), Decimal("0.00012"))
 
 def trade(exchange: str, i: int, **overrides) -> dict:
     symbol, venue = ("BTCUSDT", "BTCUSDT") if exchange == "binance" else ("BTCUSD", "XBT/USD")
-    t = Trade(exchange, symbol, venue, "BTC", "USDT" if exchange == "binance" else "USD", str(10_000_000 + i),
-              PRICES[i % 3], QUANTITIES[i % 3], "BUY" if i % 2 else "SELL", BASE_US + i * 7_000, BASE_US + i * 7_000 + 900, i,
+    t = Trade(exchange=exchange, symbol=symbol, exchange_symbol=venue, base="BTC", quote="USDT" if exchange == "binance" else "USD",
+              trade_id=str(10_000_000 + i), price=PRICES[i % 3], quantity=QUANTITIES[i % 3], side="BUY" if i % 2 else "SELL",
+              trade_time=BASE_US + i * 7_000, ingest_time=BASE_US + i * 7_000 + 900, sequence=i,
               event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
     record = t.to_avro()
     record.update(overrides)
@@ -42,7 +43,7 @@ class Produced:
 BAD_KINDS = ("garbage", "truncated", "zero_price", "negative_qty", "future", "unknown_symbol", "too_wide")
 
 
-def bad_record(codec: TradeCodec, exchange: str, i: int, kind: str) -> bytes:
+def bad_record(codec: TradeEncoder, exchange: str, i: int, kind: str) -> bytes:
     if kind == "garbage":
         return b"not avro at all %d" % i
     if kind == "truncated":
@@ -60,7 +61,7 @@ def bad_record(codec: TradeCodec, exchange: str, i: int, kind: str) -> bytes:
 def build_stream(settings, n: int, dup_every: int = 50, bad_every: int = 97, seed: int = 7) -> Produced:
     """n records over both exchange topics: valid trades, re-sent duplicates, and bad records."""
     rng = random.Random(seed)
-    codec = TradeCodec()
+    codec = TradeEncoder()
     out = Produced()
     sent: list[tuple[str, bytes]] = []
     for i in range(n):

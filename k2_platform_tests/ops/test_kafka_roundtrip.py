@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.codec import TradeDecoder
 from k2_platform.schemas.trade import Trade
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 pytestmark = pytest.mark.integration
 
@@ -40,17 +41,17 @@ def consume_all(settings, topic: str, expected: int) -> list:
 
 def test_exactly_n_records_come_back_with_exact_decimals(settings):
     topic = settings.topics.trades("binance")
-    codec = TradeCodec()
+    encoder, decoder = TradeEncoder(), TradeDecoder()
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True, "acks": "all"})
     failures = []
     for i in range(N):
-        producer.produce(topic, key=b"SHIBUSDT", value=codec.encode(trade(i).to_avro()),
+        producer.produce(topic, key=b"SHIBUSDT", value=encoder.encode(trade(i).to_avro()),
                          on_delivery=lambda err, _msg: err and failures.append(err))
         producer.poll(0)
     assert producer.flush(30) == 0
     assert failures == []
 
-    records = [codec.decode(m.value()) for m in consume_all(settings, topic, N)]
+    records = [decoder.decode(m.value()) for m in consume_all(settings, topic, N)]
     assert len(records) == N
     assert sorted(int(r["trade_id"]) for r in records) == list(range(N))
     by_id = {int(r["trade_id"]): r for r in records}

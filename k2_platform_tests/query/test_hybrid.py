@@ -11,11 +11,11 @@ from k2_platform.lakehouse.catalog import open_catalog
 from k2_platform.lakehouse.tables import load
 from k2_platform.query.rows import decimal_text
 from k2_platform.query.service import QueryService
-from k2_platform.query.kafka_tail import TailRecord
-from k2_platform.query.tail_rows import tail_trades
+from k2_platform.query.tail_rows import TailRecord, tail_trades
 from k2_platform.query.trades import TRADE_COLUMNS
 from k2_platform.query.trades import TradeFilter
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.codec import TradeDecoder
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 from .gold_fixtures import append_gold, trade
 
@@ -32,7 +32,7 @@ def _producer(settings) -> Producer:
 
 def _produce(settings, topic: str, acked: list[int], done: threading.Event) -> None:
     """Trades 1..TRADES round-robin over the partitions, in bursts; acked[0] = highest seq flushed."""
-    codec, producer, partitions = TradeCodec(), _producer(settings), settings.kafka.partitions
+    codec, producer, partitions = TradeEncoder(), _producer(settings), settings.kafka.partitions
     try:
         for seq in range(1, TRADES + 1):
             producer.produce(topic, codec.encode(trade(seq)), key=b"BTCUSDT", partition=seq % partitions)
@@ -56,7 +56,7 @@ def _drain(settings, topic: str, producing: threading.Event, drained: threading.
         consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "test-drain", "enable.auto.commit": False})
         positions = {p: 0 for p in range(settings.kafka.partitions)}
         consumer.assign([TopicPartition(topic, p, 0) for p in positions])
-        seen, codec = set(), TradeCodec()
+        seen, codec = set(), TradeDecoder()
         while True:
             msgs = [m for m in consumer.consume(num_messages=150, timeout=0.2) if m.error() is None]
             if not msgs:
@@ -90,7 +90,7 @@ def _topic_contents(settings, topic: str) -> dict[int, list[str]]:
         while len(values) < high:
             values += [TailRecord(topic, p, m.offset(), m.value()) for m in consumer.consume(num_messages=1000, timeout=1)
                        if m.error() is None]
-        out[p] = [t["trade_id"] for t in tail_trades(values, TradeCodec(), settings, TRADE_COLUMNS)]
+        out[p] = [t["trade_id"] for t in tail_trades(values, TradeDecoder(), settings, TRADE_COLUMNS)]
     consumer.close()
     return out
 
@@ -138,7 +138,7 @@ def test_hybrid_read_is_exact_at_every_boundary_during_concurrent_commits(settin
 
 def test_tail_skips_records_silver_would_reject_and_dedups_redelivery(settings, catalog):
     topic = settings.topics.trades("kraken")
-    codec, producer = TradeCodec(), _producer(settings)
+    codec, producer = TradeEncoder(), _producer(settings)
     gold = load(catalog, settings.catalog.namespace, "gold_trades")
     append_gold(gold, [trade(1, "BTCUSD", "kraken"), trade(2, "BTCUSD", "kraken")], {topic: {0: 0}})
     for record in (trade(2, "BTCUSD", "kraken"), trade(3, "BTCUSD", "kraken", price="0.0000001234", quantity="46116860414"),

@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from k2_platform.schemas.codec import SINGLE_OBJECT_MAGIC, TradeCodec, UndecodableRecord, known_schema
+from k2_platform.schemas.codec import SINGLE_OBJECT_MAGIC, TradeDecoder, UndecodableRecord, known_schema
 from k2_platform.schemas.trade import Trade, message_id
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 
 def make_trade(**overrides) -> Trade:
@@ -19,11 +20,10 @@ def make_trade(**overrides) -> Trade:
 
 
 def test_single_object_round_trip_is_exact():
-    codec = TradeCodec()
-    data = codec.encode(make_trade().to_avro())
+    data = TradeEncoder().encode(make_trade().to_avro())
     assert data[:2] == SINGLE_OBJECT_MAGIC
     assert data[2:10] == known_schema(2).fingerprint
-    record = codec.decode(data)
+    record = TradeDecoder().decode(data)
     assert record["price"] == Decimal("0.0000001234")
     assert record["quantity"] == Decimal("46116860414")
     assert record["quote_quantity"] == Decimal("5690.8205750876")
@@ -40,10 +40,10 @@ def test_message_id_is_identity_not_content():
 
 
 def test_v1_records_still_decode_with_v2_defaults():
-    old = TradeCodec(version=1)
+    old = TradeEncoder(version=1)
     record = {k: v for k, v in make_trade().to_avro().items() if k not in ("quote_quantity", "event_time", "vendor_data")}
     record["schema_version"] = 1
-    decoded = TradeCodec().decode(old.encode(record))
+    decoded = TradeDecoder().decode(old.encode(record))
     assert decoded["schema_version"] == 1
     assert decoded["price"] == Decimal("0.0000001234")
     assert decoded["quote_quantity"] is None
@@ -56,23 +56,27 @@ class RegistryOfKnownSchemas:
 
     def __init__(self):
         self.schemas = {}
+        self.subjects: list[str] = []  # every register() call, in order
+        self.lookups: list[int] = []
 
     def register(self, subject, schema_json):
+        self.subjects.append(subject)
         self.schemas[41] = schema_json
         return 41
 
     def lookup(self, schema_id):
+        self.lookups.append(schema_id)
         return self.schemas[schema_id]
 
 
 def test_confluent_wire_format_is_detected_on_read():
     registry = RegistryOfKnownSchemas()
-    writer = TradeCodec(registry=registry)
+    writer = TradeEncoder(registry=registry, topic="market.crypto.trades.binance")
     data = writer.encode(make_trade().to_avro())
     assert data[0] == 0 and struct.unpack(">I", data[1:5])[0] == 41
-    assert TradeCodec(registry=registry).decode(data)["quantity"] == Decimal("46116860414")
+    assert TradeDecoder(registry=registry).decode(data)["quantity"] == Decimal("46116860414")
     with pytest.raises(UndecodableRecord, match="no schema registry is configured"):
-        TradeCodec().decode(data)
+        TradeDecoder().decode(data)
 
 
 @pytest.mark.parametrize(
@@ -85,19 +89,19 @@ def test_confluent_wire_format_is_detected_on_read():
 )
 def test_garbage_is_rejected_with_reason(data, reason):
     with pytest.raises(UndecodableRecord, match=reason):
-        TradeCodec().decode(data)
+        TradeDecoder().decode(data)
 
 
 def test_truncated_body_is_rejected_with_reason():
-    data = TradeCodec().encode(make_trade().to_avro())
+    data = TradeEncoder().encode(make_trade().to_avro())
     with pytest.raises(UndecodableRecord, match="corrupt Avro body"):
-        TradeCodec().decode(data[:40])
+        TradeDecoder().decode(data[:40])
 
 
 def test_trailing_bytes_are_rejected_with_reason():
-    data = TradeCodec().encode(make_trade().to_avro())
+    data = TradeEncoder().encode(make_trade().to_avro())
     with pytest.raises(UndecodableRecord, match="3 trailing bytes after the record"):
-        TradeCodec().decode(data + b"abc")
+        TradeDecoder().decode(data + b"abc")
 
 
 def test_trade_rejects_bad_side_and_unfit_values():

@@ -21,8 +21,8 @@ from ...lakehouse.gold import build_gold
 from ...lakehouse.refine import refine
 from ...lakehouse.tables import ensure_all_tables
 from ...ingest.normalize import json_text
-from ...schemas.codec import codec_from_settings
-from ...schemas.trade import Trade
+from ...schemas.trade import Trade, message_id
+from ...schemas.trade_encoder import encoder_from_settings
 
 NAME = "drain"
 HELP = "preload trades into Kafka, then time Kafka->bronze and bronze->gold (exactly-once commits)"
@@ -52,24 +52,24 @@ def _preload(settings, n: int) -> None:
 
     Runs in a child process: the producer's queue is not part of the drain worker's memory.
     """
-    codec = codec_from_settings(settings)
     samples = _templates()
     encoded = []
     for i, d in enumerate(samples[: min(len(samples), n)]):
-        t = Trade("binance", "BTCUSDT", "BTCUSDT", "BTC", "USDT", str(d["t"]), Decimal(d["p"]), Decimal(d["q"]),
-                  "SELL" if d["m"] else "BUY", d["T"] * 1000, d["T"] * 1000 + 500, i, event_time=d["E"] * 1000,
+        t = Trade(exchange="binance", symbol="BTCUSDT", exchange_symbol="BTCUSDT", base="BTC", quote="USDT", trade_id=str(d["t"]),
+                  price=Decimal(d["p"]), quantity=Decimal(d["q"]), side="SELL" if d["m"] else "BUY", trade_time=d["T"] * 1000,
+                  ingest_time=d["T"] * 1000 + 500, sequence=i, event_time=d["E"] * 1000,
                   vendor_data={k: json_text(v) for k, v in d.items() if k in VENDOR_FIELDS})
         encoded.append(t.to_avro())
     p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 50, "batch.num.messages": 10_000,
                   "queue.buffering.max.messages": 1_000_000, "compression.type": "lz4"})
     topic = settings.topics.trades("binance")
+    encoder = encoder_from_settings(settings, topic)
     for i in range(n):
         rec = dict(encoded[i % len(encoded)])
         if i >= len(encoded):  # distinct trades beyond the recording: new ids, same distributions
             rec["trade_id"] = str(10**12 + i)
-            rec["message_id"] = Trade("binance", "BTCUSDT", "BTCUSDT", "BTC", "USDT", rec["trade_id"], rec["price"], rec["quantity"],
-                                      rec["side"], rec["trade_time"], rec["ingest_time"], i).message_id
-        p.produce(topic, codec.encode(rec), key=b"BTCUSDT%d" % (i % 3))
+            rec["message_id"] = message_id("binance", "BTCUSDT", rec["trade_id"])
+        p.produce(topic, encoder.encode(rec), key=b"BTCUSDT%d" % (i % 3))
         if i % 10_000 == 0:
             p.poll(0)
     p.flush(120)

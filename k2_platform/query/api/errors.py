@@ -8,9 +8,9 @@ from pydantic import BaseModel
 
 from ...lakehouse.catalog import CatalogUnavailable
 from ..cursor import BadCursor
-from ..kafka_tail import TailUnavailable
 from ..service import UnknownSymbol
 from ..snapshots import SnapshotExpired, TableMissing
+from ..tail_reader import TailUnavailable
 
 
 class ErrorDetail(BaseModel):

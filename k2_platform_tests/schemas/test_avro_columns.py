@@ -1,16 +1,19 @@
-"""The bulk Avro decoder (silver hot path) against the reference TradeCodec.decode, record by record.
+"""The bulk Avro decoder (silver hot path) against the reference TradeDecoder.decode (fastavro), record by record.
 
-Every row the bulk decoder accepts must equal TradeCodec.decode's dict field for field; every row
-it rejects must carry the exact reason (TradeCodec's own message when TradeCodec also rejects it).
+Every row the bulk decoder accepts must equal TradeDecoder.decode's dict field for field; every row
+it rejects must carry the exact reason (TradeDecoder's own message when it also rejects it).
 """
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from k2_platform.lakehouse.avro_columns import decode_trades
-from k2_platform.schemas.codec import SINGLE_OBJECT_MAGIC, TradeCodec, UndecodableRecord
+from k2_platform.schemas.avro_columns import decode_trades
+from k2_platform.schemas.codec import SINGLE_OBJECT_MAGIC, TradeDecoder, UndecodableRecord
+from k2_platform.schemas.trade_encoder import TradeEncoder
 from k2_platform_tests.schemas.test_codec import RegistryOfKnownSchemas, make_trade
+from k2_platform_tests.schemas.test_trade_encoder import RECORD_FIELDS, fastavro_bytes
 
 V1_DROPPED = ("quote_quantity", "event_time", "vendor_data")
 
@@ -18,11 +21,11 @@ V1_DROPPED = ("quote_quantity", "event_time", "vendor_data")
 def v1_record(trade_id: str) -> bytes:
     record = {k: v for k, v in make_trade(trade_id=trade_id).to_avro().items() if k not in V1_DROPPED}
     record["schema_version"] = 1
-    return TradeCodec(version=1).encode(record)
+    return TradeEncoder(version=1).encode(record)
 
 
-def decoded_rows(values: list, codec: TradeCodec) -> tuple[list[dict], list[str]]:
-    table, errors = decode_trades(pa.array(values, pa.large_binary()), codec)
+def decoded_rows(values: list, decoder: TradeDecoder) -> tuple[list[dict], list[str]]:
+    table, errors = decode_trades(pa.array(values, pa.large_binary()), decoder)
     assert table.num_rows == len(values)
     rows = table.to_pylist()
     for row in rows:
@@ -30,20 +33,20 @@ def decoded_rows(values: list, codec: TradeCodec) -> tuple[list[dict], list[str]
     return rows, list(errors)
 
 
-def reference(codec: TradeCodec, value: bytes) -> dict:
-    record = codec.decode(value)
+def reference(decoder: TradeDecoder, value: bytes) -> dict:
+    record = decoder.decode(value)
     record["vendor_data"] = dict(record["vendor_data"])
     return record
 
 
 def test_valid_records_of_every_framing_decode_exactly_as_trade_codec():
     registry = RegistryOfKnownSchemas()
-    reader = TradeCodec(registry=registry)
+    reader = TradeDecoder(registry=registry)
     values = [
-        TradeCodec().encode(make_trade().to_avro()),  # v2 single-object
+        TradeEncoder().encode(make_trade().to_avro()),  # v2 single-object
         v1_record("9"),  # v1 single-object: v2 defaults for the new fields
-        TradeCodec(registry=registry).encode(make_trade(trade_id="10", vendor_data={"a": "1", "b": "ü"}).to_avro()),  # Confluent
-        TradeCodec().encode(make_trade(trade_id="11", price=Decimal("61837.63000000"), quantity=Decimal("0.00012"),
+        TradeEncoder(registry=registry, topic="t").encode(make_trade(trade_id="10", vendor_data={"a": "1", "b": "ü"}).to_avro()),  # Confluent
+        TradeEncoder().encode(make_trade(trade_id="11", price=Decimal("61837.63000000"), quantity=Decimal("0.00012"),
                                        side="BUY", event_time=None, vendor_data={}).to_avro()),
     ]
     rows, errors = decoded_rows(values, reader)
@@ -55,7 +58,8 @@ def test_valid_records_of_every_framing_decode_exactly_as_trade_codec():
     assert (shib["side"], shib["exchange"], shib["trade_id"], shib["schema_version"]) == ("SELL", "binance", "3735683259", 2)
     assert (v1["schema_version"], v1["trade_id"], v1["quote_quantity"], v1["event_time"], v1["vendor_data"]) == (1, "9", None, None, {})
     assert confluent["vendor_data"] == {"a": "1", "b": "ü"}
-    assert (btc["price"], btc["quantity"], btc["quote_quantity"], btc["event_time"]) == (Decimal("61837.63"), Decimal("0.00012"), Decimal("7.4205156"), None)
+    assert (btc["price"], btc["quantity"], btc["quote_quantity"], btc["event_time"]) == (
+        Decimal("61837.63"), Decimal("0.00012"), Decimal("7.4205156"), None)
 
 
 def _corrupt(data: bytes, at: int, byte: int) -> bytes:
@@ -63,12 +67,12 @@ def _corrupt(data: bytes, at: int, byte: int) -> bytes:
 
 
 def test_bad_records_are_rejected_with_their_exact_reason_and_good_neighbours_survive():
-    codec = TradeCodec()
-    good = codec.encode(make_trade().to_avro())
-    confluent = TradeCodec(registry=RegistryOfKnownSchemas()).encode(make_trade().to_avro())
+    codec, encoder = TradeDecoder(), TradeEncoder()
+    good = encoder.encode(make_trade().to_avro())
+    confluent = TradeEncoder(registry=RegistryOfKnownSchemas(), topic="t").encode(make_trade().to_avro())
     enum_at = 10 + 1 + 36  # header, length varint and 36 chars of message_id: the exchange enum index
     cases = [
-        (good + b"\x00", "corrupt Avro body: 1 trailing bytes after the record"),  # TradeCodec refuses it too
+        (good + b"\x00", "corrupt Avro body: 1 trailing bytes after the record"),  # TradeDecoder refuses it too
         (good[:40], "corrupt Avro body: EOFError: Expected 36 bytes, read 29"),
         (good[:10], "corrupt Avro body: EOFError: "),
         (b"garbage", "not an Avro trade record (first bytes 67617262)"),
@@ -77,7 +81,7 @@ def test_bad_records_are_rejected_with_their_exact_reason_and_good_neighbours_su
         (SINGLE_OBJECT_MAGIC + b"\x00" * 8 + b"x", "unknown schema fingerprint 0000000000000000"),
         (confluent, "Confluent-framed record (schema id 41) but no schema registry is configured"),
         (_corrupt(good, enum_at, 0x06), "corrupt Avro body: IndexError: list index out of range"),
-        (codec.encode({**make_trade().to_avro(), "quantity": Decimal("1" + "0" * 21)}), "decimal wider than decimal(38,18)"),
+        (encoder.encode({**make_trade().to_avro(), "quantity": Decimal("1" + "0" * 21)}), "decimal wider than decimal(38,18)"),
     ]
     values = [good]
     for value, _reason in cases:
@@ -88,7 +92,7 @@ def test_bad_records_are_rejected_with_their_exact_reason_and_good_neighbours_su
     expected = reference(codec, good)
     assert rows[0::2] == [expected] * (len(cases) + 1)
     assert all(v is None for row in rows[1::2] for v in row.values())
-    for value, reason in cases:  # where TradeCodec rejects too, the bulk reason is TradeCodec's own message
+    for value, reason in cases:  # where TradeDecoder rejects too, the bulk reason is TradeDecoder's own message
         try:
             codec.decode(value or b"")
         except UndecodableRecord as exc:
@@ -98,15 +102,27 @@ def test_bad_records_are_rejected_with_their_exact_reason_and_good_neighbours_su
 
 
 def test_invalid_utf8_in_a_string_is_rejected():
-    good = TradeCodec().encode(make_trade().to_avro())
+    good = TradeEncoder().encode(make_trade().to_avro())
     bad = _corrupt(good, 12, 0xFF)  # inside message_id
-    _rows, errors = decoded_rows([bad, good], TradeCodec())
+    _rows, errors = decoded_rows([bad, good], TradeDecoder())
     with pytest.raises(UndecodableRecord) as exc:
-        TradeCodec().decode(bad)
+        TradeDecoder().decode(bad)
     assert errors == [str(exc.value), ""]
     assert errors[0].startswith("corrupt Avro body: UnicodeDecodeError:")
 
 
 def test_empty_batch():
-    table, errors = decode_trades(pa.array([], pa.large_binary()), TradeCodec())
+    table, errors = decode_trades(pa.array([], pa.large_binary()), TradeDecoder())
     assert table.num_rows == 0 and list(errors) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.fixed_dictionaries(RECORD_FIELDS), min_size=1, max_size=12), st.booleans())
+def test_bulk_decoding_equals_fastavro_on_random_records(records, as_v1):
+    """fastavro writes the bytes (any valid record, either version), fastavro reads them back: the bulk decoder agrees."""
+    encoder = TradeEncoder(version=1 if as_v1 else 2)
+    values = [fastavro_bytes(encoder, record) for record in records]
+    decoder = TradeDecoder()
+    rows, errors = decoded_rows(values, decoder)
+    assert errors == [""] * len(values)
+    assert rows == [reference(decoder, v) for v in values]

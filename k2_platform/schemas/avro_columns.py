@@ -5,7 +5,8 @@ Records of one writer schema share their layout, so this decoder walks every rec
 once with numpy: one cursor per record, one vector step per field, strings gathered straight into
 Arrow buffers, decimals turned into decimal128 without a Python Decimal. Any record it cannot walk
 cleanly (truncated, garbled, trailing bytes, a decimal wider than decimal(38,18)) is flagged with
-a reason; the caller asks TradeCodec.decode for the precise reason and sends it to the DLQ.
+a reason, the precise one TradeDecoder.decode (fastavro) gives where it rejects the record too.
+The columns are the current schema's fields (trade.TRADE_FIELDS), typed as TRADE_ARROW_SCHEMA.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import struct
 import numpy as np
 import pyarrow as pa
 
-from ..schemas.codec import CONFLUENT_MAGIC, CURRENT_VERSION, KNOWN_VERSIONS, SINGLE_OBJECT_MAGIC, TradeCodec, known_schema
+from .codec import CONFLUENT_HEADER, CONFLUENT_MAGIC, SINGLE_OBJECT_HEADER, SINGLE_OBJECT_MAGIC, TradeDecoder
+from .decimals import PRECISION, SCALE
+from .trade import TRADE_FIELDS
 
-DECIMAL = pa.decimal128(38, 18)
-TS = pa.timestamp("us", tz="UTC")
+DECIMAL = pa.decimal128(PRECISION, SCALE)
 CHUNK = 65_536  # records per vector pass: bounds the per-field temporaries
 CHUNK_BYTES = 1 << 30  # and its bytes: string views address a chunk's buffer with int32 offsets
 
@@ -157,7 +159,7 @@ def _field(b: _Batch, ftype, active: np.ndarray) -> pa.Array:
             return pa.DictionaryArray.from_arrays(pa.array(np.where(ok, idx, 0).astype(np.int32), mask=~ok),
                                                   pa.array(ftype["symbols"], pa.string())).cast(pa.large_string())
         if kind == "bytes" and ftype.get("logicalType") == "decimal":
-            if ftype.get("scale", 0) != 18:
+            if ftype.get("scale", 0) != SCALE:
                 raise NotImplementedError("decimal scale other than 18")
             start, length = b.span(active)
             return _decimals(b, start, length, active & b.ok)
@@ -204,9 +206,9 @@ def _string_map(b: _Batch, active: np.ndarray) -> pa.Array:
     row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     order = np.argsort(row, kind="stable")
     ks = np.concatenate([s for s, _ in key_spans])[order] if rows else row
-    kl = np.concatenate([l for _, l in key_spans])[order] if rows else row
+    kl = np.concatenate([n for _, n in key_spans])[order] if rows else row
     vs = np.concatenate([s for s, _ in val_spans])[order] if rows else row
-    vl = np.concatenate([l for _, l in val_spans])[order] if rows else row
+    vl = np.concatenate([n for _, n in val_spans])[order] if rows else row
     ok_entries = b.ok[row[order]] if rows else np.zeros(0, dtype=bool)
     owner = row[order]
     keys = _strings(b, ks, np.where(ok_entries, kl, 0), np.ones(len(ks), dtype=bool), pa.string(), owner)
@@ -246,17 +248,13 @@ def _decode_group(buf, starts, ends, writer_parsed, reader_json, arrow_schema: p
     return pa.Table.from_arrays(out, schema=arrow_schema), b.ok, b.error
 
 
-def trade_arrow_schema() -> pa.Schema:
-    return pa.schema([
-        ("message_id", pa.large_string()), ("exchange", pa.large_string()), ("symbol", pa.large_string()),
-        ("exchange_symbol", pa.large_string()), ("base", pa.large_string()), ("quote", pa.large_string()),
-        ("trade_id", pa.large_string()), ("price", DECIMAL), ("quantity", DECIMAL), ("quote_quantity", DECIMAL),
-        ("side", pa.large_string()), ("trade_time", pa.int64()), ("event_time", pa.int64()), ("ingest_time", pa.int64()),
-        ("sequence", pa.int64()), ("schema_version", pa.int32()), ("vendor_data", pa.map_(pa.string(), pa.string())),
-    ])
+# The column type of each kind of trade field: times stay µs integers, enums decode as strings.
+_ARROW_TYPES = {"string": pa.large_string(), "decimal": DECIMAL, "timestamp": pa.int64(), "long": pa.int64(), "int": pa.int32(),
+                "string_map": pa.map_(pa.string(), pa.string())}
+TRADE_ARROW_SCHEMA = pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in TRADE_FIELDS])
 
 
-def decode_trades(values: pa.Array, codec: TradeCodec) -> tuple[pa.Table, np.ndarray]:
+def decode_trades(values: pa.Array, decoder: TradeDecoder) -> tuple[pa.Table, np.ndarray]:
     """Decode Avro trade values (either wire format) into columns shaped by the current schema.
 
     Returns the columns (all-null rows where decoding failed) and, per row, "" or the reason the
@@ -265,12 +263,12 @@ def decode_trades(values: pa.Array, codec: TradeCodec) -> tuple[pa.Table, np.nda
     values = values.cast(pa.large_binary())
     if isinstance(values, pa.ChunkedArray):  # decoded chunk by chunk: combining them would copy every value
         if values.num_chunks != 1:
-            parts = [decode_trades(chunk, codec) for chunk in values.chunks]
-            return (pa.concat_tables([t for t, _ in parts]) if parts else trade_arrow_schema().empty_table(),
+            parts = [decode_trades(chunk, decoder) for chunk in values.chunks]
+            return (pa.concat_tables([t for t, _ in parts]) if parts else TRADE_ARROW_SCHEMA.empty_table(),
                     np.concatenate([e for _, e in parts]) if parts else np.zeros(0, dtype=object))
         values = values.chunk(0)
     n = len(values)
-    schema = trade_arrow_schema()
+    schema = TRADE_ARROW_SCHEMA
     if n == 0:
         return schema.empty_table(), np.zeros(0, dtype=object)
     raw_offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset:values.offset + n + 1]
@@ -279,12 +277,12 @@ def decode_trades(values: pa.Array, codec: TradeCodec) -> tuple[pa.Table, np.nda
     begin, end = raw_offsets[:-1], raw_offsets[1:]
     length = end - begin
     errors = np.full(n, "", dtype=object)
-    groups = _writer_groups(buf, begin, length, codec, errors)
+    groups = _writer_groups(buf, begin, length, decoder, errors)
     errors[values.is_null().to_numpy(zero_copy_only=False)] = "empty record value"
     pieces, piece_rows = [], []
     for (writer_parsed, header), rows in groups.items():
         for idx in _chunks(rows, length):
-            table, ok, err = _decode_group(buf, begin[idx] + header, end[idx], writer_parsed, known_schema(CURRENT_VERSION).json, schema)
+            table, ok, err = _decode_group(buf, begin[idx] + header, end[idx], writer_parsed, decoder.current.json, schema)
             errors[idx[~ok]] = err[~ok]
             pieces.append(table)
             piece_rows.append(idx)
@@ -295,7 +293,7 @@ def decode_trades(values: pa.Array, codec: TradeCodec) -> tuple[pa.Table, np.nda
         pieces.append(pa.Table.from_arrays([pa.nulls(failed.size, f.type) for f in schema], schema=schema))
         piece_rows.append(failed)
         for i in failed:
-            errors[i] = _precise_reason(codec, values[int(i)].as_py(), errors[i])
+            errors[i] = _precise_reason(decoder, values[int(i)].as_py(), errors[i])
     order = np.argsort(np.concatenate(piece_rows), kind="stable")
     rows_all = np.concatenate(piece_rows)
     # rows decoded in a group but failed are present twice (group piece + null piece): keep one
@@ -322,31 +320,30 @@ def _chunks(rows: np.ndarray, length: np.ndarray):
         lo += take
 
 
-def _precise_reason(codec: TradeCodec, value: bytes | None, fallback: str) -> str:
+def _precise_reason(decoder: TradeDecoder, value: bytes | None, fallback: str) -> str:
     if not value:
         return "empty record value"
     try:
-        codec.decode(value)
+        decoder.decode(value)
     except Exception as exc:  # UndecodableRecord, or a registry error: its text is the reason
         return str(exc)
     return fallback
 
 
-def _writer_groups(buf, begin, length, codec: TradeCodec, errors) -> dict:
+def _writer_groups(buf, begin, length, decoder: TradeDecoder, errors) -> dict:
     """Rows per (parsed writer schema, header length), from each value's framing."""
     first = buf[np.minimum(begin, len(buf) - 1)]
     second = buf[np.minimum(begin + 1, len(buf) - 1)]
-    single = (first == SINGLE_OBJECT_MAGIC[0]) & (second == SINGLE_OBJECT_MAGIC[1]) & (length >= 10)
-    confluent = (first == CONFLUENT_MAGIC[0]) & (length >= 5) & ~single
+    single = (first == SINGLE_OBJECT_MAGIC[0]) & (second == SINGLE_OBJECT_MAGIC[1]) & (length >= SINGLE_OBJECT_HEADER)
+    confluent = (first == CONFLUENT_MAGIC[0]) & (length >= CONFLUENT_HEADER) & ~single
     groups: dict = {}
     if single.any():
         fps = np.stack([buf[begin[single] + 2 + k] for k in range(8)], axis=1)
         rows = np.flatnonzero(single)
-        for version in KNOWN_VERSIONS:
-            s = known_schema(version)
-            match = (fps == np.frombuffer(s.fingerprint, dtype=np.uint8)).all(axis=1)
+        for fp, writer in decoder.by_fingerprint.items():
+            match = (fps == np.frombuffer(fp, dtype=np.uint8)).all(axis=1)
             if match.any():
-                groups[(_Parsed(s.json), 10)] = rows[match]
+                groups[(_Parsed(writer.json), SINGLE_OBJECT_HEADER)] = rows[match]
             single[rows[match]] = False
         errors[np.flatnonzero(single)] = "unknown schema fingerprint"
     if confluent.any():
@@ -356,13 +353,13 @@ def _writer_groups(buf, begin, length, codec: TradeCodec, errors) -> dict:
         for schema_id in np.unique(schema_ids):
             members = rows[schema_ids == schema_id]
             try:
-                writer = codec._schema_for_id(int(schema_id)).json if codec.registry else None
-            except Exception:
+                writer = decoder.schema_for_id(int(schema_id)).json
+            except Exception:  # its precise reason comes from TradeDecoder.decode
                 writer = None
             if writer is None:
                 errors[members] = f"Confluent-framed record with schema id {schema_id} that cannot be resolved"
             else:
-                groups[(_Parsed(writer), 5)] = members
+                groups[(_Parsed(writer), CONFLUENT_HEADER)] = members
     neither = ~(single | confluent) & (errors == "")
     for key, rows in groups.items():
         neither[rows] = False
