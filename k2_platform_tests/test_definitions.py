@@ -59,10 +59,11 @@ def test_a_bad_k2_config_breaks_loading_the_definitions_clearly_not_importing_th
 
 
 @pytest.mark.dagster
-def test_the_alert_sensor_watches_every_medallion_table_and_check():
+def test_the_alert_sensor_watches_every_table_and_check():
     defs = build_definitions(Settings(state_dir=Path("/nonexistent/k2-pinned")))
     check_keys, asset_keys = watched(defs)
     assert sorted(k.to_user_string() for k in asset_keys) == [
-        "bronze_trades", "feed_gaps", "gold_trades", "silver_trades_binance", "silver_trades_kraken", "trades_dlq"]
+        "bronze_trades", "feed_gaps", "gold_trades", "platform_cost_model", "silver_trades_binance", "silver_trades_kraken",
+        "table_maintenance", "trades_dlq"]
     assert sorted(k.to_user_string() for k in check_keys) == sorted(k.to_user_string() for k in defs.resolve_asset_graph().asset_check_keys)
     assert len(check_keys) == 10

@@ -21,7 +21,7 @@ from k2_platform.lakehouse.refine import refine
 from k2_platform.lakehouse.table_files import data_totals, stored_files
 from k2_platform.lakehouse.tables import load
 from k2_platform.resources import K2SettingsResource
-from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.trade_encoder import TradeEncoder
 from k2_platform_tests.lakehouse.trade_stream import trade
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ def _settings(settings, **maintenance):
 
 def _produce(settings, first: int, last: int) -> set[str]:
     """Valid trades first..last-1, two thirds Binance, a third Kraken; returns their message_ids."""
-    codec, ids = TradeCodec(), set()
+    codec, ids = TradeEncoder(), set()
     p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
     for i in range(first, last):
         record = trade("binance" if i % 3 else "kraken", i)
