@@ -8,6 +8,11 @@ already contiguous (bronze: one day; gold: sorted by trade_time), one stable sor
 are written by pyiceberg's own writer (same Parquet settings, field ids and column statistics),
 in parallel, and registered by the same snapshot producer Transaction.append uses, so the
 compare-and-set commit of exactly_once is unchanged.
+
+Private pyiceberg APIs, on purpose: `Transaction._append_snapshot_producer`, `_check_pyarrow_schema_compatible`
+and `tx._table.io`. The public `Transaction.append` offers no way to hand it pre-split partitions, and
+re-implementing the snapshot producer would duplicate Iceberg's manifest writing. pyiceberg is pinned
+(setup.py) because of this; every exactly-once and medallion test commits through here.
 """
 from __future__ import annotations
 
