@@ -22,11 +22,13 @@ from ..schemas.instruments import InstrumentRegistry, default_instruments
 from ..settings import Settings
 from .binance import BinanceVenue
 from .connection import FeedConnection
+from .durable_marks import DurableMarks
 from .kraken import KrakenVenue
 from .metrics import IngestMetrics
 from .normalize import Normalizer
 from .pipeline import FeedStats, Pipeline
 from .publisher import Publisher
+from .resume import Resume
 from .sequencer import Sequencer
 from .venue import Venue
 
@@ -103,8 +105,10 @@ class IngestService:
         i = self.settings.ingest
         publisher = Publisher(self.settings, [f.exchange for f in self.feeds], self.metrics)
         async with httpx.AsyncClient(timeout=i.rest_timeout_s) as http:
-            pipeline = Pipeline(publisher, Sequencer(i.open_gap_window), http, {f.exchange: f.rest_url for f in self.feeds},
-                                i.max_repair_trades)
+            sequencer = Sequencer(i.open_gap_window)
+            resume = Resume(sequencer, publisher, DurableMarks(self.settings).read, i.flush_timeout_s)
+            pipeline = Pipeline(publisher, sequencer, http, {f.exchange: f.rest_url for f in self.feeds}, i.max_repair_trades,
+                                i.max_catch_up_trades, resume)
             self.stats = pipeline.stats
             try:
                 yield pipeline, {f.exchange: self.build_venue(f.exchange) for f in self.feeds}
