@@ -1,0 +1,105 @@
+"""A restarted feed resumes after the newest trade in Kafka: bounded REST catch-up, first-seen symbols, the tail scan."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from confluent_kafka import Producer
+
+from k2_platform.ingest.durable_marks import DurableMarks
+from k2_platform.ingest.replay.kraken_protocol import SNAPSHOT_SIZE
+from k2_platform.schemas.codec import TradeCodec
+from k2_platform.schemas.feed_gap import decode as decode_gap
+from k2_platform.schemas.trade import Trade
+
+from .conftest import FIRST_ID, LAST_ID, RECORDED_TRADES, decoded_trades, read_topic, run_ingest, start_replay
+
+pytestmark = pytest.mark.integration
+
+# The subscription key the replay exchange keeps its cursor under, and how many trades before the cursor a
+# fresh subscription receives again (Kraken's snapshot).
+STREAMS = {"binance": ("binance:btcusdt@trade", 0), "kraken": ("kraken:BTC/USDT", SNAPSHOT_SIZE)}
+
+
+def _ids(settings, exchange: str) -> Counter:
+    return Counter(int(t["trade_id"]) for t in decoded_trades(settings, exchange))
+
+
+def _gaps(settings):
+    return [decode_gap(m.value()) for m in read_topic(settings, settings.topics.feed_gaps)]
+
+
+@pytest.mark.parametrize("exchange", ["binance", "kraken"])
+def test_a_long_outage_is_caught_up_to_the_bound_and_the_rest_recorded_unrepaired_with_its_exact_ids(fast_settings, binance_recordings,
+                                                                                                     exchange):
+    key, resent = STREAMS[exchange]
+    bound = 1000
+    with start_replay(binance_recordings, speed=20.0) as server:  # ~600 trades/s: the first run stops early in the recording
+        run_ingest(fast_settings, server.url, [exchange], ["BTCUSDT"], 2000)  # stopped cleanly: all it was sent is in Kafka
+        server.state.config.speed = None  # the rest as fast as possible
+        before = _ids(fast_settings, exchange)
+        mark = max(before)
+        assert set(before) == set(range(FIRST_ID, mark + 1)) and max(before.values()) == 1
+        # The exchange trades on while no ingest runs: 6,000 trades happen (REST history has them).
+        server.state.cursors[key] += 6000
+        first_live = FIRST_ID + server.state.cursors[key] - resent
+        bounded = fast_settings.model_copy(update={"ingest": fast_settings.ingest.model_copy(update={"max_catch_up_trades": bound})})
+        service = run_ingest(bounded, server.url, [exchange], ["BTCUSDT"], bound + LAST_ID - first_live + 1)
+    ids = _ids(fast_settings, exchange)
+    caught_up_to = mark + bound
+    assert set(ids) == set(range(FIRST_ID, caught_up_to + 1)) | set(range(first_live, LAST_ID + 1))
+    assert max(ids.values()) == 1
+    gaps = sorted(_gaps(fast_settings), key=lambda g: g.first_missing_id)
+    assert [(g.first_missing_id, g.last_missing_id, g.missing_count, g.repaired, g.repaired_count) for g in gaps] == [
+        (mark + 1, caught_up_to, bound, True, bound),  # the catch-up itself
+        (caught_up_to + 1, first_live - 1, first_live - 1 - caught_up_to, False, 0),  # what the bound left over
+    ]
+    assert "max_catch_up_trades=1000" in gaps[1].detail and {(g.exchange, g.symbol) for g in gaps} == {(exchange, "BTCUSDT")}
+    stats = service.stats[exchange]
+    assert (stats.repaired_trades, stats.gaps_found, stats.gaps_repaired) == (bound, 2, 1)
+
+
+@pytest.mark.parametrize("exchange", ["binance", "kraken"])
+def test_a_symbol_never_seen_starts_at_the_live_stream_and_says_so(fast_settings, binance_recordings, exchange, caplog):
+    key, resent = STREAMS[exchange]
+    with start_replay(binance_recordings) as server:
+        server.state.cursors[key] = 3000  # 3,000 trades happened before K2 ever subscribed; REST history has them
+        first_live = FIRST_ID + 3000 - resent
+        with caplog.at_level(logging.INFO, logger="k2_platform.ingest.resume"):
+            service = run_ingest(fast_settings, server.url, [exchange], ["BTCUSDT"], LAST_ID - first_live + 1)
+    ids = _ids(fast_settings, exchange)
+    assert set(ids) == set(range(first_live, LAST_ID + 1)) and max(ids.values()) == 1
+    assert _gaps(fast_settings) == [] and service.stats[exchange].repaired_trades == 0
+    topic = fast_settings.topics.trades(exchange)
+    assert f"{exchange} BTCUSDT: no record of BTCUSDT in {topic}: starting at the live stream" in caplog.messages
+
+
+def _trade(symbol: str, trade_id: int) -> bytes:
+    return TradeCodec().encode(Trade(exchange="binance", symbol=symbol, exchange_symbol=symbol, base=symbol[:-4], quote="USDT",
+                                     trade_id=str(trade_id), price=Decimal("0.0000001234"), quantity=Decimal("46116860414"), side="BUY",
+                                     trade_time=1_723_161_255_000_000 + trade_id, ingest_time=1_723_161_256_000_000, sequence=trade_id).to_avro())
+
+
+def test_the_tail_scan_finds_a_quiet_symbol_far_back_and_says_when_its_bound_stops_it(fast_settings):
+    topic = fast_settings.topics.trades("binance")
+    producer = Producer({"bootstrap.servers": fast_settings.kafka.bootstrap, "enable.idempotence": True})
+    # One partition: a quiet symbol (3 trades), then 5,000 of a busy one, the last of which is an old id filled late.
+    records = [("ETHUSDT", i) for i in (7, 8, 9)] + [("BTCUSDT", i) for i in range(100, 5099)] + [("BTCUSDT", 150)]
+    for symbol, trade_id in records:
+        producer.produce(topic, _trade(symbol, trade_id), symbol.encode(), partition=1)
+    assert producer.flush(30) == 0
+    wide = fast_settings.model_copy(update={"ingest": fast_settings.ingest.model_copy(update={"resume_scan_records": 10_000})})
+    scan = DurableMarks(wide).read("binance", ["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+    marks = {s: (m.trade_id, m.trade_time_us, m.partition, m.offset) for s, m in scan.marks.items()}
+    assert marks == {"BTCUSDT": (5098, 1_723_161_255_005_098, 1, 5001), "ETHUSDT": (9, 1_723_161_255_000_009, 1, 2)}
+    assert scan.bounded == [] and scan.why_missing("SOLUSDT") == f"no record of SOLUSDT in {topic}"
+    assert scan.records_read == 5003  # every record once: the whole partition, nothing from the empty ones
+
+    narrow = fast_settings.model_copy(update={"ingest": fast_settings.ingest.model_copy(update={"resume_scan_records": 4000})})
+    scan = DurableMarks(narrow).read("binance", ["BTCUSDT", "ETHUSDT"])
+    assert {s: m.trade_id for s, m in scan.marks.items()} == {"BTCUSDT": 5098}
+    assert scan.bounded == [1] and scan.records_read == 4000
+    assert scan.why_missing("ETHUSDT") == (f"not among the last 4,000 records of {topic} partitions [1] "
+                                           "(ingest.resume_scan_records reached; older records were not read)")
