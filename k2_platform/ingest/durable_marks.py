@@ -19,6 +19,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
+from confluent_kafka import KafkaException
+
 from ..schemas.codec import codec_from_settings
 from ..settings import Settings
 from .kafka_ranges import end_offsets, read_range, tail_consumer
@@ -31,6 +33,10 @@ _GROWTH = 4
 def trade_decoder(settings: Settings, topic: str) -> Callable[[bytes], dict]:
     """The one place ingest decodes the trades it reads back (the schemas codec's public decode)."""
     return codec_from_settings(settings, topic=topic).decode
+
+
+class KafkaUnavailable(ConnectionError):
+    """The trade topic could not be read back: the feed cannot know where it stands, so it does not take live frames yet."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class DurableMarks:
             ends = end_offsets(consumer, topic, self.timeout_s)
             if ends is not None:
                 self._scan(consumer, scan, ends, {s.encode(): s for s in symbols}, trade_decoder(self.settings, topic))
+        except (KafkaException, TimeoutError, RuntimeError) as exc:
+            # A connection error to the feed: it reconnects with backoff and tries again.
+            raise KafkaUnavailable(f"cannot read back {topic} from Kafka at {self.settings.kafka.bootstrap} to resume: {exc}") from exc
         finally:
             consumer.close()
         return scan

@@ -136,6 +136,7 @@ class Pipeline:
                 return  # nothing was missed
             last = got[-1]
             detail = f"after reconnect: {detail}"
+            log.info("%s %s: caught up %d trades (%d..%d) from REST", *key, len(got), first, last)
         stats.repaired_trades += len(got)
         self._record_gap(key, first, last, got, detected_at, detail, stats)
 

@@ -27,6 +27,8 @@ from .reconcile import Reconciliation, TradeCount, reconcile
 # Every exchange streams every recorded symbol (the replay serves the recorded BTCUSDT as Kraken's BTC/USDT too).
 DEFAULT_EXCHANGES = ("binance", "kraken")
 _POLL_S = 0.05
+NAME = "ingest-kill"
+HELP = "SIGKILL `k2 ingest` at random instants while trades stream, restart it, reconcile Kafka against the recording"
 
 
 @dataclass
@@ -51,6 +53,19 @@ class DrillResult:
     @property
     def max_recovery_s(self) -> float:
         return max(self.recoveries, default=0.0)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--kills", type=int, default=5, help="SIGKILLs in one run (default 5)")
+    parser.add_argument("--speed", type=float, default=40.0, help="replay pace, times the recorded one (default 40: ~1,200 trades/s per exchange)")
+    parser.add_argument("--seed", type=int, help="seed of the random kill instants (default: random, printed)")
+    parser.add_argument("--exchange", default=",".join(DEFAULT_EXCHANGES), help="comma-separated exchanges (default binance,kraken)")
+
+
+def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, progress: Callable[[str], None]) -> DrillResult:
+    exchanges = tuple(e.strip() for e in args.exchange.split(",") if e.strip())
+    return run_ingest_kill(settings, recordings, work_dir, kills=args.kills, speed=args.speed, seed=args.seed, exchanges=exchanges,
+                           progress=progress)
 
 
 def run_ingest_kill(settings: Settings, recordings: list[Path], work_dir: Path, kills: int = 5, speed: float = 40.0,
