@@ -1,5 +1,7 @@
 """`k2 ingest` as a service: feeds for each exchange, one pipeline, one producer, clean shutdown.
 
+On start each feed resumes after the newest trade of each symbol durably in Kafka (resume.py), fetching
+what it missed from REST before taking live frames, so a kill -9 at any instant loses nothing.
 On stop (SIGTERM/SIGINT or stop()), every connection performs the close handshake while still
 reading, so each frame the exchange sent before our close is published; then the producer is
 flushed. Nothing received is dropped.

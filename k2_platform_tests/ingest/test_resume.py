@@ -1,6 +1,7 @@
 """A restarted feed resumes after the newest trade in Kafka: bounded REST catch-up, first-seen symbols, the tail scan."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from decimal import Decimal
@@ -10,11 +11,13 @@ from confluent_kafka import Producer
 
 from k2_platform.ingest.durable_marks import DurableMarks
 from k2_platform.ingest.replay.kraken_protocol import SNAPSHOT_SIZE
+from k2_platform.ingest.service import IngestService, replay_feeds
+from k2_platform.ops.processes import free_port
 from k2_platform.schemas.codec import TradeCodec
 from k2_platform.schemas.feed_gap import decode as decode_gap
 from k2_platform.schemas.trade import Trade
 
-from .conftest import FIRST_ID, LAST_ID, RECORDED_TRADES, decoded_trades, read_topic, run_ingest, start_replay
+from .conftest import FIRST_ID, LAST_ID, decoded_trades, read_topic, run_ingest, start_replay
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +106,25 @@ def test_the_tail_scan_finds_a_quiet_symbol_far_back_and_says_when_its_bound_sto
     assert scan.bounded == [1] and scan.records_read == 4000
     assert scan.why_missing("ETHUSDT") == (f"not among the last 4,000 records of {topic} partitions [1] "
                                            "(ingest.resume_scan_records reached; older records were not read)")
+
+
+def test_a_feed_that_cannot_read_kafka_back_takes_no_live_frame_and_retries(fast_settings, binance_recordings, caplog):
+    dead = fast_settings.model_copy(update={
+        "kafka": fast_settings.kafka.model_copy(update={"port": free_port()}),
+        "ingest": fast_settings.ingest.model_copy(update={"resume_timeout_s": 0.5, "flush_timeout_s": 1.0}),
+    })
+    with start_replay(binance_recordings) as server:
+        service = IngestService(dead, replay_feeds(dead, ["binance"], ["BTCUSDT"], server.url))
+
+        async def main():
+            runner = asyncio.create_task(service.run())
+            while not runner.done() and not (service.connections and service.connections[0].connections >= 3):
+                await asyncio.sleep(0.05)
+            service.stop()
+            return await runner
+
+        with caplog.at_level(logging.WARNING, logger="k2_platform.ingest.connection"):
+            assert asyncio.run(main()) == 0
+    stats = service.stats["binance"]
+    assert service.connections[0].connections >= 3 and (stats.trades, service.undelivered) == (0, 0)
+    assert any("cannot read back" in m and "to resume" in m for m in caplog.messages)

@@ -18,8 +18,8 @@ from ..processes import free_port, log_tail
 _READY_LINE = "replay exchange on "
 
 
-def k2_env(settings: Settings, **ingest: object) -> dict[str, str]:
-    """Environment that gives a `k2` child these settings' broker, topics and state, plus ingest overrides."""
+def k2_env(settings: Settings) -> dict[str, str]:
+    """Environment that gives a `k2` child these settings' broker, topics and state (and no metrics port to collide on)."""
     k, t = settings.kafka, settings.topics
     env = {**os.environ, "K2_STATE_DIR": str(settings.state_dir), "K2_TOPICS__TRADES_PREFIX": t.trades_prefix, "K2_TOPICS__DLQ": t.dlq,
            "K2_TOPICS__FEED_GAPS": t.feed_gaps, "K2_INGEST__METRICS_PORT": "0"}
@@ -27,7 +27,6 @@ def k2_env(settings: Settings, **ingest: object) -> dict[str, str]:
         env["K2_KAFKA__EXTERNAL_BOOTSTRAP"] = k.external_bootstrap
     else:
         env.update(K2_KAFKA__HOST=k.host, K2_KAFKA__PORT=str(k.port))
-    env.update({f"K2_INGEST__{name.upper()}": str(value) for name, value in ingest.items()})
     return env
 
 

@@ -69,13 +69,14 @@ def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, p
 
 
 def run_ingest_kill(settings: Settings, recordings: list[Path], work_dir: Path, kills: int = 5, speed: float = 40.0,
-                    seed: int | None = None, exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, run_s: tuple[float, float] = (0.3, 2.0), timeout_s: float = 300.0,
-                    ingest_overrides: dict | None = None, progress: Callable[[str], None] = print) -> DrillResult:
+                    seed: int | None = None, exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, run_s: tuple[float, float] = (0.3, 2.0),
+                    timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> DrillResult:
+    """Kill `k2 ingest` `kills` times, each after a random uniform(*run_s) seconds of producing, then reconcile."""
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
     by_symbol = load_recordings(recordings)
     result = DrillResult(seed, len(exchanges) * sum(map(len, by_symbol.values())))
-    env = k2_env(settings, **(ingest_overrides or {}))
+    env = k2_env(settings)
     deadline = time.monotonic() + timeout_s
     counter = TradeCount(settings, list(exchanges))
     try:

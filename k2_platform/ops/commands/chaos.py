@@ -52,7 +52,8 @@ def _report(name: str, result: ingest_kill.DrillResult) -> dict:
     rows = result.reconciliations
     print(f"\n{name} (seed {result.seed}): {len(result.kills)} kills, recovery "
           + ", ".join(f"{r:.2f}s" for r in result.recoveries))
-    header = f"{'exchange':<10} {'sent':>8} {'in kafka':>9} {'lost':>6} {'duplicated':>10} {'wrong':>6} {'unrepaired gaps':>15} {'max recovery s':>14}"
+    header = (f"{'exchange':<10} {'sent':>8} {'in kafka':>9} {'lost':>6} {'duplicated':>10} {'wrong':>6} {'unrepaired gaps':>15} "
+              f"{'max recovery s':>14}")
     print(header + "\n" + "-" * len(header))
     for r in rows:
         print(f"{r.exchange:<10} {r.sent:>8,} {r.in_kafka:>9,} {r.lost:>6,} {r.duplicated:>10,} {r.wrong_values:>6,} {r.unrepaired_gaps:>15,} "
