@@ -126,19 +126,19 @@ class Pipeline:
             fetched, detail = [], f"gap of {last - first + 1} trades exceeds max_repair_trades={self.max_repair_trades}; not fetched"
         else:
             fetched, detail = await self._fetch(venue, exchange_symbol, key, first, last)
-        got = []
-        for repaired in fetched:
-            if self.sequencer.check(key, repaired.sequence) is not Verdict.DUPLICATE:
-                self._publish(repaired, stats)
-                got.append(repaired.sequence)
+        got = [t for t in fetched if self.sequencer.check(key, t.sequence) is not Verdict.DUPLICATE]
         if last is None:
             if not got:
                 return  # nothing was missed
-            last = got[-1]
+            last = got[-1].sequence
             detail = f"after reconnect: {detail}"
             log.info("%s %s: caught up %d trades (%d..%d) from REST", *key, len(got), first, last)
+        # The record goes first: should the process die before these trades are in Kafka, a restart fetches them
+        # again; the other order could leave trades in Kafka beyond a hole that nobody recorded.
+        self._record_gap(key, first, last, [t.sequence for t in got], detected_at, detail, stats)
+        for repaired in got:
+            self._publish(repaired, stats)
         stats.repaired_trades += len(got)
-        self._record_gap(key, first, last, got, detected_at, detail, stats)
 
     async def _catch_up_fetch(self, venue: Venue, exchange_symbol: str, key: tuple[str, str], first: int) -> tuple[list[WireTrade], str]:
         """The trades after the mark, oldest first, at most max_catch_up_trades; notes when the bound cut it short."""
