@@ -10,11 +10,16 @@ import pytest
 from confluent_kafka import Producer
 
 from k2_platform.ingest.durable_marks import DurableMarks
+from k2_platform.ingest.metrics import IngestMetrics
+from k2_platform.ingest.publisher import Publisher
 from k2_platform.ingest.replay.kraken_protocol import SNAPSHOT_SIZE
+from k2_platform.ingest.resume import Resume
+from k2_platform.ingest.sequencer import Sequencer
 from k2_platform.ingest.service import IngestService, replay_feeds
 from k2_platform.ops.processes import free_port
 from k2_platform.schemas.codec import TradeCodec
 from k2_platform.schemas.feed_gap import decode as decode_gap
+from k2_platform.schemas.ingest_reject import IngestReject
 from k2_platform.schemas.trade import Trade
 
 from .conftest import FIRST_ID, LAST_ID, decoded_trades, read_topic, run_ingest, start_replay
@@ -128,3 +133,36 @@ def test_a_feed_that_cannot_read_kafka_back_takes_no_live_frame_and_retries(fast
     stats = service.stats["binance"]
     assert service.connections[0].connections >= 3 and (stats.trades, service.undelivered) == (0, 0)
     assert any("cannot read back" in m and "to resume" in m for m in caplog.messages)
+
+
+def test_after_failed_deliveries_a_reconnect_reads_the_durable_mark_back_again(fast_settings):
+    topic = fast_settings.topics.trades("binance")
+    producer = Producer({"bootstrap.servers": fast_settings.kafka.bootstrap, "enable.idempotence": True})
+    for trade_id in range(100, 200):
+        producer.produce(topic, _trade("BTCUSDT", trade_id), b"BTCUSDT")
+    assert producer.flush(30) == 0
+    # Rejects go to a topic that does not exist (the broker creates none by itself): their delivery fails.
+    failing = fast_settings.model_copy(update={
+        "topics": fast_settings.topics.model_copy(update={"dlq": f"{topic}.missing"}),
+        "ingest": fast_settings.ingest.model_copy(update={"delivery_timeout_ms": 500}),
+    })
+    publisher = Publisher(failing, ["binance"], IngestMetrics())
+    sequencer = Sequencer(open_range_window=4)
+    resume = Resume(sequencer, publisher, DurableMarks(failing).read, settle_timeout_s=30)
+    key = ("binance", "BTCUSDT")
+
+    async def main():
+        await resume.sync("binance", [key])
+        assert sequencer.next_id(key) == 200
+        sequencer.accept(key, 260, 0)  # in memory, trades up to 260 were produced...
+        await resume.sync("binance", [key])
+        assert sequencer.next_id(key) == 261  # ...and none failed: memory is what Kafka will hold, no read-back
+        publisher.reject(IngestReject(exchange="binance", stage="parse", reason="test", raw=b"{", received_at=1))
+        while publisher.failed == 0:
+            publisher.poll()
+            await asyncio.sleep(0.05)
+        await resume.sync("binance", [key])  # a delivery failed: memory may be ahead of Kafka, so read back
+        assert sequencer.next_id(key) == 200
+
+    asyncio.run(main())
+    assert publisher.failed == 1
