@@ -26,5 +26,5 @@ def test_chaos_ingest_kill_reports_every_trade_once_in_a_table_and_a_json_last_l
     assert (drill["wrong_values"], drill["unrepaired_gaps"]) == (0, 0)
     assert summary["max_recovery_s"] == drill["max_recovery_s"] > 0
     row = next(line for line in lines if line.startswith("binance "))
-    assert row.split()[1:7] == ["19,904", "19,904", "0", "0", "0", "0"]
+    assert row.split()[1:7] == ["19,904", "19,904", "0", "0", "0", "0"] and int(row.split()[7].replace(",", "")) == drill["repaired_from_rest"]
     assert [line for line in result.stderr.splitlines() if line.startswith("kill ")][-1].startswith("kill 2/2: SIGKILL after ")

@@ -58,6 +58,11 @@ class Reconciliation:
         return sum(not g.repaired for g in self.gaps)
 
     @property
+    def repaired_from_rest(self) -> int:
+        """Trades the feed fetched from REST history because they never arrived (or died in flight) on the WebSocket."""
+        return sum(g.repaired_count for g in self.gaps)
+
+    @property
     def exact(self) -> bool:
         return not (self.lost or self.duplicated or self.unexpected or self.wrong_values or self.unrepaired_gaps)
 

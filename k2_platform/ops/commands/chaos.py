@@ -53,14 +53,15 @@ def _report(name: str, result: ingest_kill.DrillResult) -> dict:
     print(f"\n{name} (seed {result.seed}): {len(result.kills)} kills, recovery "
           + ", ".join(f"{r:.2f}s" for r in result.recoveries))
     header = (f"{'exchange':<10} {'sent':>8} {'in kafka':>9} {'lost':>6} {'duplicated':>10} {'wrong':>6} {'unrepaired gaps':>15} "
-              f"{'max recovery s':>14}")
+              f"{'from REST':>9} {'max recovery s':>14}")
     print(header + "\n" + "-" * len(header))
     for r in rows:
         print(f"{r.exchange:<10} {r.sent:>8,} {r.in_kafka:>9,} {r.lost:>6,} {r.duplicated:>10,} {r.wrong_values:>6,} {r.unrepaired_gaps:>15,} "
-              f"{result.max_recovery_s:>14.2f}")
+              f"{r.repaired_from_rest:>9,} {result.max_recovery_s:>14.2f}")
         if r.lost_ids:
             print(f"  first lost (symbol, trade id): {r.lost_ids}")
     return {"name": name, "seed": result.seed, "kills": len(result.kills), "sent": sum(r.sent for r in rows),
             "in_kafka": sum(r.in_kafka for r in rows), "lost": sum(r.lost for r in rows), "duplicated": sum(r.duplicated for r in rows),
             "wrong_values": sum(r.wrong_values for r in rows), "unrepaired_gaps": sum(r.unrepaired_gaps for r in rows),
+            "repaired_from_rest": sum(r.repaired_from_rest for r in rows),
             "max_recovery_s": round(result.max_recovery_s, 3), "passed": all(r.exact for r in rows) and len(result.kills) > 0}
