@@ -141,6 +141,13 @@ class IngestSettings(BaseModel):
     rest_page_limit: int = Field(1000, ge=1, le=1000)
     rest_timeout_s: float = 10.0
     max_repair_trades: int = Field(100_000, ge=0)  # larger gaps are recorded unrepaired, not fetched
+    # Resume after a restart: each symbol's newest trade is read back from the trade topic's tail, at most this
+    # many records per partition; a symbol not found within them starts at the live stream (logged as such).
+    resume_scan_records: int = Field(200_000, ge=1)
+    resume_timeout_s: float = Field(30.0, gt=0)
+    # REST catch-up per symbol after a (re)start or reconnect: at most this many trades after the newest one in
+    # Kafka; the rest up to the first live trade is recorded in feed_gaps as unrepaired, with its exact id range.
+    max_catch_up_trades: int = Field(100_000, ge=0)
     # Producer
     linger_ms: int = 20
     compression: str = "lz4"

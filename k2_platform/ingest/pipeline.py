@@ -11,6 +11,7 @@ from ..schemas.feed_gap import FeedGap
 from ..schemas.ingest_reject import IngestReject
 from .normalize import now_us
 from .publisher import Publisher
+from .resume import Resume
 from .sequencer import Sequencer, Verdict
 from .trade_wire import WireTrade
 from .venue import FrameRejected, Venue
@@ -32,12 +33,17 @@ class FeedStats:
 
 class Pipeline:
     def __init__(self, publisher: Publisher, sequencer: Sequencer, http: httpx.AsyncClient, rest_urls: dict[str, str],
-                 max_repair_trades: int):
+                 max_repair_trades: int, max_catch_up_trades: int, resume: Resume):
         self.publisher = publisher
         self.sequencer = sequencer
         self.http = http
         self.rest_urls = rest_urls
         self.max_repair_trades = max_repair_trades
+        self.max_catch_up_trades = max_catch_up_trades
+        self.resume = resume
+        # Symbols whose last catch-up stopped at its bound: the next trade beyond the mark shows where the
+        # remainder ends, and that exact range is recorded unrepaired instead of being fetched.
+        self._beyond_bound: dict[tuple[str, str], str] = {}
         self.stats: dict[str, FeedStats] = {exchange: FeedStats() for exchange in rest_urls}
         # One repair at a time: another connection reaching the same gap waits, then sees it filled.
         self._repair_lock = asyncio.Lock()
@@ -63,6 +69,8 @@ class Pipeline:
             if self.sequencer.take_next(trade.venue_symbol.key, trade.sequence, trade.trade_time):
                 self.publisher.trade(trade)
                 stats.trades += 1
+                if self._beyond_bound:
+                    self._beyond_bound.pop(trade.venue_symbol.key, None)  # the catch-up bound left nothing over
             else:
                 await self._admit(venue, trade, stats)
 
@@ -73,7 +81,10 @@ class Pipeline:
         if verdict is Verdict.GAP:
             async with self._repair_lock:
                 if self.sequencer.check(key, trade.sequence) is Verdict.GAP:
-                    await self._repair(venue, trade, key, stats)
+                    if key in self._beyond_bound:
+                        self._record_gap(key, self.sequencer.next_id(key), trade.sequence - 1, [], now_us(), self._beyond_bound.pop(key), stats)
+                    else:
+                        await self._repair(venue, trade, key, stats)
                 verdict = self.sequencer.check(key, trade.sequence)
         if verdict is Verdict.DUPLICATE:
             stats.duplicates += 1
@@ -86,15 +97,18 @@ class Pipeline:
         stats.trades += 1
 
     async def catch_up(self, venue: Venue, exchange_symbols: list[str]) -> None:
-        """After a (re)connect: fetch from REST what was traded since the last trade we have.
+        """After a (re)connect: fetch from REST what was traded since the newest trade durably in Kafka.
 
-        Frames in flight when a connection dies are lost without any later trade revealing it
-        (a quiet market, the end of a replay); asking REST closes that hole at once.
+        Frames in flight when a connection (or the process) dies are lost without any later trade
+        revealing it (a quiet market, the end of a replay); asking REST closes that hole at once.
         """
         stats = self.stats[venue.name]
         async with self._repair_lock:
-            for exchange_symbol in exchange_symbols:
-                key = venue.normalizer.venue_symbol(exchange_symbol).key
+            keys: dict[tuple[str, str], str] = {}
+            for exchange_symbol in exchange_symbols:  # one catch-up per instrument, whatever its spellings
+                keys.setdefault(venue.normalizer.venue_symbol(exchange_symbol).key, exchange_symbol)
+            await self.resume.sync(venue.name, list(keys))
+            for key, exchange_symbol in keys.items():
                 if self.sequencer.last_time_us(key) is not None:
                     await self._fill(venue, exchange_symbol, key, None, stats)
 
@@ -102,23 +116,48 @@ class Pipeline:
         await self._fill(venue, trade.venue_symbol.exchange_symbol, key, trade.sequence - 1, stats)
 
     async def _fill(self, venue: Venue, exchange_symbol: str, key: tuple[str, str], last: int | None, stats: FeedStats) -> None:
-        """Publish the trades after the high-water mark up to `last` (None: the newest) from REST; record any gap."""
+        """Publish from REST the trades after the high-water mark up to `last` (None: the newest, at most
+        max_catch_up_trades of them); record the range and how much of it was repaired."""
         first = self.sequencer.next_id(key)
         detected_at = now_us()
-        fetched, detail = await self._fetch(venue, exchange_symbol, key, first, last)
-        got = []
-        for repaired in fetched:
-            if self.sequencer.check(key, repaired.sequence) is not Verdict.DUPLICATE:
-                self._publish(repaired, stats)
-                got.append(repaired.sequence)
+        if last is None:
+            fetched, detail = await self._catch_up_fetch(venue, exchange_symbol, key, first)
+        elif last - first + 1 > self.max_repair_trades:
+            fetched, detail = [], f"gap of {last - first + 1} trades exceeds max_repair_trades={self.max_repair_trades}; not fetched"
+        else:
+            fetched, detail = await self._fetch(venue, exchange_symbol, key, first, last)
+        got = [t for t in fetched if self.sequencer.check(key, t.sequence) is not Verdict.DUPLICATE]
         if last is None:
             if not got:
                 return  # nothing was missed
-            last = got[-1]
+            last = got[-1].sequence
             detail = f"after reconnect: {detail}"
+            log.info("%s %s: caught up %d trades (%d..%d) from REST", *key, len(got), first, last)
+        # The record goes first: should the process die before these trades are in Kafka, a restart fetches them
+        # again; the other order could leave trades in Kafka beyond a hole that nobody recorded.
+        self._record_gap(key, first, last, [t.sequence for t in got], detected_at, detail, stats)
+        for repaired in got:
+            self._publish(repaired, stats)
+        stats.repaired_trades += len(got)
+
+    async def _catch_up_fetch(self, venue: Venue, exchange_symbol: str, key: tuple[str, str], first: int) -> tuple[list[WireTrade], str]:
+        """The trades after the mark, oldest first, at most max_catch_up_trades; notes when the bound cut it short."""
+        self._beyond_bound.pop(key, None)
+        bound = self.max_catch_up_trades
+        fetched, detail = await self._fetch(venue, exchange_symbol, key, first, first + bound - 1) if bound else ([], "")
+        if bound == 0 or (fetched and fetched[-1].sequence == first + bound - 1):
+            # There may be more: the next trade beyond the mark (live, or the next catch-up) says how many.
+            self._beyond_bound[key] = (f"left over after a REST catch-up of at most max_catch_up_trades={bound} trades "
+                                       f"from {first}; not fetched")
+            log.warning("%s %s: catch-up stopped at max_catch_up_trades=%d; what lies beyond %d will be recorded as an "
+                        "unrepaired gap", *key, bound, first + bound - 1)
+        return fetched, detail
+
+    def _record_gap(self, key: tuple[str, str], first: int, last: int, got: list[int], detected_at: int, detail: str,
+                    stats: FeedStats) -> None:
+        """Move the mark past [first, last] and record the range in feed_gaps, with the ids of it that were published."""
         count = last - first + 1
         stats.gaps_found += 1
-        stats.repaired_trades += len(got)
         self.sequencer.close_gap(key, first, last, got)
         if len(got) == count:
             stats.gaps_repaired += 1
@@ -129,9 +168,7 @@ class Pipeline:
             missing_count=count, detected_at=detected_at, repaired=len(got) == count, repaired_count=len(got), detail=detail,
         ))
 
-    async def _fetch(self, venue: Venue, exchange_symbol: str, key, first: int, last: int | None) -> tuple[list[WireTrade], str]:
-        if last is not None and last - first + 1 > self.max_repair_trades:
-            return [], f"gap of {last - first + 1} trades exceeds max_repair_trades={self.max_repair_trades}; not fetched"
+    async def _fetch(self, venue: Venue, exchange_symbol: str, key, first: int, last: int) -> tuple[list[WireTrade], str]:
         source = f"REST history {self.rest_urls[venue.name]}"
         try:
             fetched = await venue.history(self.http, self.rest_urls[venue.name], exchange_symbol, first, last,

@@ -9,8 +9,10 @@ producing costs. Produce latency comes from librdkafka's own statistics instead.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from typing import Iterable
 
 from confluent_kafka import KafkaError, Producer
@@ -74,7 +76,24 @@ class Publisher:
         self._produce(self.settings.topics.dlq, reject.exchange.encode(), reject.raw, reject.headers())
 
     def gap(self, gap: FeedGap) -> None:
+        failed_before = self.failed
         self._produce(self.settings.topics.feed_gaps, gap.key(), gap.encode(), None)
+        if gap.repaired:
+            return
+        # Nothing may be published past an unrepaired gap before its record is in Kafka: a crash in between
+        # would leave a restart resuming after the gap with no record of it. Gaps are rare; the wait is short.
+        remaining = self.producer.flush(self.settings.ingest.flush_timeout_s)
+        if remaining or self.failed != failed_before:
+            raise RuntimeError(f"feed gap {gap.exchange} {gap.symbol} {gap.first_missing_id}..{gap.last_missing_id} not acknowledged "
+                               f"by Kafka ({remaining} messages still queued, {self.failed - failed_before} failed): stopping")
+
+    async def settle(self, timeout_s: float) -> bool:
+        """Wait (without blocking the event loop) until nothing is in flight; False if the timeout came first."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.producer) and time.monotonic() < deadline:
+            self.producer.poll(0)
+            await asyncio.sleep(_FULL_QUEUE_WAIT_S)
+        return not len(self.producer)
 
     def _produce(self, topic: str, key: bytes, value: bytes, headers) -> None:
         while True:

@@ -55,6 +55,10 @@ class Sequencer:
         state = self._state.get(key)
         return state.last_time_us if state else None
 
+    def resume(self, key: tuple[str, str], high: int, last_time_us: int) -> None:
+        """Start from a high-water mark known from elsewhere (the newest trade in Kafka), forgetting any other state."""
+        self._state[key] = _SymbolState(high, last_time_us)
+
     def accept(self, key: tuple[str, str], trade_id: int, trade_time_us: int) -> None:
         state = self._state.get(key)
         if state is None:

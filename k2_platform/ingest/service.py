@@ -1,5 +1,7 @@
 """`k2 ingest` as a service: feeds for each exchange, one pipeline, one producer, clean shutdown.
 
+On start each feed resumes after the newest trade of each symbol durably in Kafka (resume.py), fetching
+what it missed from REST before taking live frames, so a kill -9 at any instant loses nothing.
 On stop (SIGTERM/SIGINT or stop()), every connection performs the close handshake while still
 reading, so each frame the exchange sent before our close is published; then the producer is
 flushed. Nothing received is dropped.
@@ -22,11 +24,13 @@ from ..schemas.instruments import InstrumentRegistry, default_instruments
 from ..settings import Settings
 from .binance import BinanceVenue
 from .connection import FeedConnection
+from .durable_marks import DurableMarks
 from .kraken import KrakenVenue
 from .metrics import IngestMetrics
 from .normalize import Normalizer
 from .pipeline import FeedStats, Pipeline
 from .publisher import Publisher
+from .resume import Resume
 from .sequencer import Sequencer
 from .venue import Venue
 
@@ -103,8 +107,10 @@ class IngestService:
         i = self.settings.ingest
         publisher = Publisher(self.settings, [f.exchange for f in self.feeds], self.metrics)
         async with httpx.AsyncClient(timeout=i.rest_timeout_s) as http:
-            pipeline = Pipeline(publisher, Sequencer(i.open_gap_window), http, {f.exchange: f.rest_url for f in self.feeds},
-                                i.max_repair_trades)
+            sequencer = Sequencer(i.open_gap_window)
+            resume = Resume(sequencer, publisher, DurableMarks(self.settings).read, i.flush_timeout_s)
+            pipeline = Pipeline(publisher, sequencer, http, {f.exchange: f.rest_url for f in self.feeds}, i.max_repair_trades,
+                                i.max_catch_up_trades, resume)
             self.stats = pipeline.stats
             try:
                 yield pipeline, {f.exchange: self.build_venue(f.exchange) for f in self.feeds}

@@ -7,11 +7,11 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from k2_platform.ingest.replay.faults import FaultPlan
 from k2_platform.ingest.replay.server import ReplayServer, ReplayServerThread, replay_config
 from k2_platform.ingest.service import IngestService, replay_feeds
+from k2_platform.ops.chaos.reconcile import read_topic  # noqa: F401  (the tests read topics back as the drills do)
 from k2_platform.schemas.codec import TradeDecoder
 
 RECORDED_TRADES = 19_904
@@ -59,33 +59,6 @@ def run_ingest(settings, url: str, exchanges: list[str], symbols: list[str], exp
 
     asyncio.run(main())
     return service
-
-
-def read_topic(settings, topic: str) -> list:
-    """Every message of a topic, from the beginning to the current end offsets."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap, "group.id": "k2-test-reader", "enable.auto.commit": False})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        partitions, ends = [], {}
-        for p in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                partitions.append(TopicPartition(topic, p, low))
-                ends[p] = high
-        consumer.assign(partitions)
-        messages, remaining = [], dict(ends)
-        deadline = time.monotonic() + 30
-        while remaining and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            messages.append(msg)
-            if msg.offset() + 1 >= remaining.get(msg.partition(), 0):
-                remaining.pop(msg.partition(), None)
-        assert not remaining, f"could not read {topic} to its end: {remaining}"
-        return messages
-    finally:
-        consumer.close()
 
 
 def decoded_trades(settings, exchange: str) -> list[dict]:
