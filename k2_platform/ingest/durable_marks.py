@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
 
+from ..kafka_client import range_consumer, topic_watermarks
 from ..schemas.codec import decoder_from_settings
 from ..settings import Settings
-from .kafka_ranges import end_offsets, read_range, tail_consumer
+from .kafka_ranges import read_range
 
 log = logging.getLogger(__name__)
 _FIRST_WINDOW = 512
@@ -65,9 +66,9 @@ class DurableMarks:
     def read(self, exchange: str, symbols: list[str]) -> MarkScan:
         topic = self.settings.topics.trades(exchange)
         scan = MarkScan(topic, self.bound)
-        consumer = tail_consumer(self.settings.kafka.bootstrap, "k2-ingest-resume")
+        consumer = range_consumer(self.settings.kafka.bootstrap, "k2-ingest-resume")
         try:
-            ends = end_offsets(consumer, topic, self.timeout_s)
+            ends = topic_watermarks(consumer, topic, self.timeout_s)
             if ends is not None:
                 self._scan(consumer, scan, ends, {s.encode(): s for s in symbols}, decoder_from_settings(self.settings).decode)
         except (KafkaException, TimeoutError, RuntimeError) as exc:

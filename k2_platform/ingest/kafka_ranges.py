@@ -8,22 +8,6 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 _BATCH = 5000
 
 
-def tail_consumer(bootstrap: str, client_id: str) -> Consumer:
-    """A consumer that only reads assigned ranges: no group membership is used, nothing is committed."""
-    return Consumer({
-        "bootstrap.servers": bootstrap, "group.id": client_id, "client.id": client_id, "enable.auto.commit": False,
-        "enable.partition.eof": True, "log_level": 0,
-    })
-
-
-def end_offsets(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tuple[int, int]] | None:
-    """(low, high) watermark per partition; None when the topic does not exist."""
-    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        return None
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s, cached=False) for p in metadata.partitions}
-
-
 def read_range(consumer: Consumer, topic: str, partition: int, start: int, end: int, timeout_s: float) -> list[Message]:
     """The records at offsets [start, end) of one partition (end at most the high watermark)."""
     if end <= start:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from ..schemas.avro_binary import encode_unscaled
 from ..schemas.decimals import SCALE, DecimalRejected, parse_decimal
 from ..schemas.ingest_reject import STAGE_NORMALIZE
 from ..schemas.instruments import InstrumentRegistry, UnknownInstrument
-from ..schemas.avro_binary import encode_unscaled
 from ..schemas.trade_encoder import TradeEncoder, VendorData, VenueSymbol
 from .trade_wire import WireTrade
 from .venue import FrameRejected

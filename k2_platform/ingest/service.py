@@ -19,8 +19,8 @@ from typing import AsyncIterator
 
 import httpx
 
-from ..schemas.trade_encoder import encoder_from_settings
 from ..schemas.instruments import InstrumentRegistry, default_instruments
+from ..schemas.trade_encoder import encoder_from_settings
 from ..settings import Settings
 from .binance import BinanceVenue
 from .connection import FeedConnection

@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 import pyarrow as pa
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition as KafkaTP
+from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import TopicPartition as KafkaTP
 
+from ..kafka_client import range_consumer, topic_watermarks
 from ..settings import Settings
 from .offsets import OffsetRange, TopicPartition
 
@@ -23,30 +25,14 @@ HEADERS = RECORD_SCHEMA.field("headers").type
 
 
 def consumer(settings: Settings, **overrides) -> Consumer:
-    # No group offsets are used: the tables hold progress (DESIGN section 2). The group id only
-    # names the client in broker logs.
-    return Consumer({
-        "bootstrap.servers": settings.kafka.bootstrap,
-        "group.id": "k2-lakehouse",
-        "enable.auto.commit": False,
-        "enable.partition.eof": True,
-        "log_level": 0,
-        **overrides,
-    })
+    return range_consumer(settings.kafka.bootstrap, "k2-lakehouse", **overrides)
 
 
 def watermarks(settings: Settings, topics: list[str], timeout_s: float = 5.0) -> dict[TopicPartition, tuple[int, int]]:
     """(low, high) offsets of every partition of the topics that exist; reads metadata only."""
     c = consumer(settings)
     try:
-        metadata = c.list_topics(timeout=timeout_s).topics
-        out = {}
-        for topic in topics:
-            if topic not in metadata or metadata[topic].error is not None:
-                continue
-            for partition in sorted(metadata[topic].partitions):
-                out[(topic, partition)] = c.get_watermark_offsets(KafkaTP(topic, partition), timeout=timeout_s, cached=False)
-        return out
+        return {(topic, p): marks for topic in topics for p, marks in (topic_watermarks(c, topic, timeout_s) or {}).items()}
     finally:
         c.close()
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from confluent_kafka import Message
 
-from ...ingest.kafka_ranges import end_offsets, read_range, tail_consumer
+from ...ingest.kafka_ranges import read_range
 from ...ingest.recording import RecordedTrade
+from ...kafka_client import range_consumer, topic_watermarks
 from ...schemas.codec import decoder_from_settings
 from ...schemas.feed_gap import FeedGap, decode as decode_gap
 from ...settings import Settings
@@ -18,9 +19,9 @@ _SHOWN_IDS = 10
 
 def read_topic(settings: Settings, topic: str, timeout_s: float = 60.0) -> list[Message]:
     """Every record of a topic, from each partition's first offset to its current end."""
-    consumer = tail_consumer(settings.kafka.bootstrap, "k2-chaos-reconcile")
+    consumer = range_consumer(settings.kafka.bootstrap, "k2-chaos-reconcile")
     try:
-        ends = end_offsets(consumer, topic, timeout_s) or {}
+        ends = topic_watermarks(consumer, topic, timeout_s) or {}
         return [m for p, (low, high) in sorted(ends.items()) for m in read_range(consumer, topic, p, low, high, timeout_s)]
     finally:
         consumer.close()
@@ -32,10 +33,10 @@ class TradeCount:
     def __init__(self, settings: Settings, exchanges: list[str], timeout_s: float = 10.0):
         self.topics = [settings.topics.trades(e) for e in exchanges]
         self.timeout_s = timeout_s
-        self._consumer = tail_consumer(settings.kafka.bootstrap, "k2-chaos-watch")
+        self._consumer = range_consumer(settings.kafka.bootstrap, "k2-chaos-watch")
 
     def now(self) -> int:
-        return sum(high - low for t in self.topics for low, high in (end_offsets(self._consumer, t, self.timeout_s) or {}).values())
+        return sum(high - low for t in self.topics for low, high in (topic_watermarks(self._consumer, t, self.timeout_s) or {}).values())
 
     def close(self) -> None:
         self._consumer.close()
