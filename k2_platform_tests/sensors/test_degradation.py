@@ -2,7 +2,7 @@
 batches, skips WARN checks with the level as explanation, defers derived schedules, is on /health and /metrics,
 drops no trade; and easing back to NORMAL one level per tick once the backlog is gone."""
 import pytest
-from dagster import AssetKey, DagsterEventType, EventRecordsFilter, RunRequest, build_schedule_context, build_sensor_context
+from dagster import AssetKey, RunRequest, build_schedule_context, build_sensor_context
 from fastapi.testclient import TestClient
 
 from k2_platform.definitions import build_definitions
@@ -31,14 +31,14 @@ def pressed(settings):
 def tick(defs, instance):
     """One evaluation of k2_degradation; its asset events are stored as the sensor daemon stores them."""
     with build_sensor_context(instance=instance, resources=defs.resources, sensor_name="k2_degradation") as context:
-        result = defs.get_sensor_def("k2_degradation").evaluate_tick(context)
+        result = defs.resolve_sensor_def("k2_degradation").evaluate_tick(context)
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
     return result
 
 
 def observed_levels(instance) -> list[str]:
-    records = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_OBSERVATION, asset_key=AssetKey(LEVEL_ASSET)), ascending=True)
+    records = instance.fetch_observations(AssetKey(LEVEL_ASSET), limit=100, ascending=True).records
     return [r.event_log_entry.asset_observation.metadata["level"].value for r in records]
 
 
