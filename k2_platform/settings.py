@@ -238,6 +238,9 @@ class DegradationSettings(BaseModel):
     rss_down_bytes: list[int] = [3 << 29, 5 << 29, 7 << 29]
     # Rising is immediate; stepping down one level needs this long at the current level (no flapping).
     min_dwell_s: float = Field(60.0, ge=0)
+    # A level not re-evaluated for this long (sensor stopped or failing) is no longer acted upon: a stale
+    # CRITICAL must not defer derived work forever. /health still shows it, marked stale.
+    stale_after_s: float = Field(300.0, gt=0)
     # Settings.lakehouse.max_records_per_run is multiplied by this at NORMAL, ELEVATED, DEGRADED, CRITICAL: fewer,
     # larger runs catch up with less per-run overhead. Not applied while memory is a cause: larger runs need more memory.
     batch_factor: list[int] = [1, 2, 4, 8]

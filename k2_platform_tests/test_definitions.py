@@ -38,7 +38,8 @@ def test_definitions_take_windows_and_intervals_from_the_settings_they_are_built
         "bronze_trades": 61, "silver_trades_binance": 123, "silver_trades_kraken": 123, "trades_dlq": 123, "gold_trades": 1801}
     assert defs.resolve_asset_graph().get(AssetKey("feed_gaps")).freshness_policy is None
     assert {s.name: s.minimum_interval_seconds for s in defs.sensors} == {
-        "drain_bronze": 17, "drain_feed_gaps": 17, "refine_silver": 17, "build_gold": 17, "k2_alerts": 45, "k2_run_failures": 45, "k2_degradation": 23}
+        "drain_bronze": 17, "drain_feed_gaps": 17, "refine_silver": 17, "build_gold": 17, "k2_alerts": 45, "k2_run_failures": 45,
+        "k2_degradation": 23}
     assert defs.resources["k2"].settings == pinned  # runs and ticks get these very settings, not env/TOML re-read
     assert build_definitions(Settings()).get_sensor_def("drain_bronze").minimum_interval_seconds == LakehouseSettings().drain_interval_s
 

@@ -63,11 +63,11 @@ def test_memory_drives_the_level_too_and_stops_batch_widening(tmp_path):
     assert (both.level, both.memory_level) == (C, D)
     settings = Settings(state_dir=tmp_path, lakehouse=LakehouseSettings(max_records_per_run=1000), degradation=CFG)
     degradation_state.save(settings, both)
-    assert degradation_state.records_per_run(settings) == 1000  # memory presses: wider runs would need more of it
+    assert degradation_state.records_per_run(settings, now=1.0) == 1000  # memory presses: wider runs would need more of it
     relieved = next_state(both, 350, 3 * GIB - 1, 2.0, CFG)  # below ELEVATED's down threshold (3 GiB)
     assert (relieved.level, relieved.memory_level) == (C, N)
     degradation_state.save(settings, relieved)
-    assert degradation_state.records_per_run(settings) == 8000  # lag alone: CRITICAL's batch factor 8
+    assert degradation_state.records_per_run(settings, now=2.0) == 8000  # lag alone: CRITICAL's batch factor 8
 
 
 def test_the_state_file_round_trips_and_a_missing_one_is_normal(tmp_path):
@@ -76,9 +76,10 @@ def test_the_state_file_round_trips_and_a_missing_one_is_normal(tmp_path):
     state = next_state(INITIAL, 320, 7, 1_764_800_000.0, CFG)
     degradation_state.save(settings, state)
     assert degradation_state.current(settings) == state
-    assert degradation_state.deferred(settings, "bars") == (
+    assert degradation_state.deferred(settings, "bars", now=1_764_800_010.0) == (
         "bars deferred: K2 degradation level is CRITICAL (since 2025-12-03T22:13:20Z, rose: lag 320 records >= 300 "
         "(CRITICAL up threshold)); back to normal below DEGRADED")
+    assert degradation_state.deferred(settings, "bars", now=1_764_800_301.0) is None  # not re-evaluated for 301 s: stale, not acted upon
     assert list((tmp_path / "state").iterdir()) == [tmp_path / "state" / "degradation.json"]  # no temp file left behind
 
 
