@@ -250,7 +250,7 @@ class DegradationSettings(BaseModel):
     skip_warn_checks_from: DegradationLevel = "DEGRADED"
 
     @model_validator(mode="after")
-    def _thresholds_form_bands(self) -> "DegradationSettings":
+    def _thresholds_form_bands(self) -> DegradationSettings:
         for name, up, down in (("lag", self.lag_up, self.lag_down), ("rss", self.rss_up_bytes, self.rss_down_bytes)):
             if len(up) != 3 or len(down) != 3:
                 raise ValueError(f"degradation {name} thresholds need 3 values each (ELEVATED, DEGRADED, CRITICAL), got {up} and {down}")

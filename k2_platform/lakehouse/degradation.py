@@ -38,7 +38,7 @@ class State:
         return {**self.__dict__, "level": self.level.name, "memory_level": self.memory_level.name}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "State":
+    def from_dict(cls, data: dict) -> State:
         return cls(**{**data, "level": Level[data["level"]], "memory_level": Level[data["memory_level"]]})
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..settings import Settings
@@ -62,7 +62,7 @@ def _pressed(settings: Settings, threshold: str, effect: str, now: float | None)
     state = acted_upon(settings, now)
     if state.level < Level[threshold]:
         return None
-    since = datetime.fromtimestamp(state.since, timezone.utc)
+    since = datetime.fromtimestamp(state.since, UTC)
     return (f"{effect}: K2 degradation level is {state.level.name} (since {since:%Y-%m-%dT%H:%M:%SZ}, {state.reason}); "
             f"back to normal below {threshold}")
 

@@ -37,7 +37,7 @@ def test_falling_lag_steps_down_one_level_per_dwell_and_only_below_the_down_thre
 
 def test_a_lag_oscillating_around_a_threshold_does_not_flap():
     # lag crosses ELEVATED's up threshold (100) every second: one rise, then steady while it stays above 50
-    series = [(t, 100 if t % 2 else 99) for t in range(0, 40)]
+    series = [(t, 100 if t % 2 else 99) for t in range(40)]
     got = levels(series)
     assert got == [N] + [E] * 39
     # and around the down threshold (50) after dwell: one step down, no return until the up threshold again
