@@ -1,9 +1,13 @@
 """Degradation levels: exact level sequences for lag series on a given clock, hysteresis, dwell, memory."""
+import subprocess
+import sys
+
 import pytest
 from pydantic import ValidationError
 
 from k2_platform.lakehouse import degradation_state
 from k2_platform.lakehouse.degradation import INITIAL, Level, next_state
+from k2_platform.lakehouse.process_memory import tree_rss_bytes
 from k2_platform.settings import DegradationSettings, LakehouseSettings, Settings
 
 N, E, D, C = Level.NORMAL, Level.ELEVATED, Level.DEGRADED, Level.CRITICAL
@@ -100,3 +104,15 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path):
 def test_thresholds_that_form_no_band_are_refused(bad, message):
     with pytest.raises(ValidationError, match=message):
         DegradationSettings(**bad)
+
+
+def test_worker_memory_counts_the_child_processes_too():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; held = bytearray(300 << 20); print('ready', flush=True); sys.stdin.read()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"  # its 300 MiB are touched (bytearray zero-fills), so resident
+        alone = tree_rss_bytes(child.pid)
+        assert alone >= 300 << 20
+        assert tree_rss_bytes() >= alone + (10 << 20)  # this process (far more than 10 MiB resident) plus its child
+    finally:
+        child.communicate("")
