@@ -17,6 +17,7 @@ from .assets.refine import REFINE
 from .checks.tables import table_checks
 from .resources import K2SettingsResource
 from .sensors.alerts import alert_sensor
+from .sensors.degradation import degradation
 from .sensors.drain import drain_sensor
 from .sensors.run_failures import run_failure_alerts
 from .settings import Settings, load_settings
@@ -30,7 +31,7 @@ def medallion(settings: Settings) -> Definitions:
     for step in MEDALLION:
         job = define_asset_job(step.job_name, selection=step.table_names, description=step.description)
         parts.append(Definitions(assets=[drain_asset(step)], jobs=[job], sensors=[drain_sensor(settings, step, job)]))
-    return Definitions.merge(*parts)
+    return Definitions.merge(*parts, degradation(settings, MEDALLION))  # the level is driven by these steps' backlog
 
 
 # Each part of the platform: (settings) -> its Definitions. A new layer (derived assets, maintenance) adds its factory here.

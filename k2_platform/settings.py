@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 EXCHANGES = ("binance", "kraken")
@@ -226,6 +226,48 @@ class CostSettings(BaseModel):
     target_cpu_utilization: float = Field(0.6, gt=0, le=1)
 
 
+DegradationLevel = Literal["NORMAL", "ELEVATED", "DEGRADED", "CRITICAL"]  # lakehouse.degradation.Level, by name
+
+
+class DegradationSettings(BaseModel):
+    """Degradation levels (lakehouse.degradation): under lag or memory pressure K2 widens drain batches, defers
+    derived work and skips non-blocking checks. It never drops a trade. The three-entry lists give the thresholds
+    of ELEVATED, DEGRADED and CRITICAL in that order."""
+
+    # How often the k2_degradation sensor re-evaluates the level.
+    interval_s: int = Field(15, ge=1)
+    # Lag = the largest uncapped backlog of any medallion step, in records. A level is entered at its `up` value
+    # and left only below its lower `down` value, so a lag hovering at one threshold does not flap.
+    lag_up: list[int] = [1_000_000, 5_000_000, 20_000_000]
+    lag_down: list[int] = [500_000, 2_500_000, 10_000_000]
+    # Memory = RSS of the Dagster code location's process tree (the sensor's process and the run workers it launched).
+    rss_up_bytes: list[int] = [2 << 30, 3 << 30, 4 << 30]
+    rss_down_bytes: list[int] = [3 << 29, 5 << 29, 7 << 29]
+    # Rising is immediate; stepping down one level needs this long at the current level (no flapping).
+    min_dwell_s: float = Field(60.0, ge=0)
+    # A level not re-evaluated for this long (sensor stopped or failing) is no longer acted upon: a stale
+    # CRITICAL must not defer derived work forever. /health still shows it, marked stale.
+    stale_after_s: float = Field(300.0, gt=0)
+    # Settings.lakehouse.max_records_per_run is multiplied by this at NORMAL, ELEVATED, DEGRADED, CRITICAL: fewer,
+    # larger runs catch up with less per-run overhead. Not applied while memory is a cause: larger runs need more memory.
+    batch_factor: list[int] = [1, 2, 4, 8]
+    # From this level on, derived work (cost model, maintenance, bars) is skipped with the level as the reason.
+    defer_derived_from: DegradationLevel = "DEGRADED"
+    # From this level on, non-blocking (WARN) batch checks are not judged; they report "skipped" with the level.
+    skip_warn_checks_from: DegradationLevel = "DEGRADED"
+
+    @model_validator(mode="after")
+    def _thresholds_form_bands(self) -> DegradationSettings:
+        for name, up, down in (("lag", self.lag_up, self.lag_down), ("rss", self.rss_up_bytes, self.rss_down_bytes)):
+            if len(up) != 3 or len(down) != 3:
+                raise ValueError(f"degradation {name} thresholds need 3 values each (ELEVATED, DEGRADED, CRITICAL), got {up} and {down}")
+            if up != sorted(up) or down != sorted(down) or not all(d < u for d, u in zip(down, up)):
+                raise ValueError(f"degradation {name} thresholds must rise level by level with each down below its up, got {up} and {down}")
+        if len(self.batch_factor) != 4 or self.batch_factor != sorted(self.batch_factor) or self.batch_factor[0] < 1:
+            raise ValueError(f"degradation batch_factor needs 4 non-decreasing values >= 1, got {self.batch_factor}")
+        return self
+
+
 class DemoSettings(BaseModel):
     """What `k2 demo` replays: the shared recordings by default, looped so the feed never runs dry."""
 
@@ -256,6 +298,7 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     costs: CostSettings = CostSettings()
+    degradation: DegradationSettings = DegradationSettings()
 
     @classmethod
     def settings_customise_sources(

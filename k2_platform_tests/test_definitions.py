@@ -7,7 +7,7 @@ from dagster import AssetKey
 
 from k2_platform.definitions import build_definitions
 from k2_platform.sensors.alerts import watched
-from k2_platform.settings import LakehouseSettings, Settings
+from k2_platform.settings import DegradationSettings, LakehouseSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,14 +31,15 @@ def fail_window_s(defs, name: str) -> float:
 @pytest.mark.dagster
 def test_definitions_take_windows_and_intervals_from_the_settings_they_are_built_from():
     lake = LakehouseSettings(bronze_fresh_s=61, silver_fresh_s=123, gold_fresh_s=1801, drain_interval_s=17, alert_interval_s=45)
-    pinned = Settings(lakehouse=lake, state_dir=Path("/nonexistent/k2-pinned"))
+    pinned = Settings(lakehouse=lake, degradation=DegradationSettings(interval_s=23), state_dir=Path("/nonexistent/k2-pinned"))
     defs = build_definitions(pinned)
     assert {name: fail_window_s(defs, name) for name in ("bronze_trades", "silver_trades_binance", "silver_trades_kraken", "trades_dlq",
                                                           "gold_trades")} == {
         "bronze_trades": 61, "silver_trades_binance": 123, "silver_trades_kraken": 123, "trades_dlq": 123, "gold_trades": 1801}
     assert defs.resolve_asset_graph().get(AssetKey("feed_gaps")).freshness_policy is None
     assert {s.name: s.minimum_interval_seconds for s in defs.sensors} == {
-        "drain_bronze": 17, "drain_feed_gaps": 17, "refine_silver": 17, "build_gold": 17, "k2_alerts": 45, "k2_run_failures": 45}
+        "drain_bronze": 17, "drain_feed_gaps": 17, "refine_silver": 17, "build_gold": 17, "k2_alerts": 45, "k2_run_failures": 45,
+        "k2_degradation": 23}
     assert defs.resources["k2"].settings == pinned  # runs and ticks get these very settings, not env/TOML re-read
     assert build_definitions(Settings()).get_sensor_def("drain_bronze").minimum_interval_seconds == LakehouseSettings().drain_interval_s
 

@@ -4,10 +4,11 @@ A thin wrapper over k2_platform.costs: measured inputs (bench results, the table
 the pricing file in, the table, the inputs with their sources, the comparison with the earlier
 estimates and a PNG chart out, as materialization metadata.
 """
-from dagster import AssetExecutionContext, Definitions, DefaultScheduleStatus, MaterializeResult, MetadataValue, ScheduleDefinition, asset
+from dagster import AssetExecutionContext, Definitions, MaterializeResult, MetadataValue, asset
 
 from ..costs.platform import cost_model, render_chart
 from ..resources import K2SettingsResource
+from ..sensors.deferral import deferrable_schedule
 from ..settings import Settings
 
 
@@ -43,6 +44,5 @@ def costs(settings: Settings) -> Definitions:
             metadata[f"usd_per_million_{r.rate}"] = float(r.per_million(model.prices["hours_per_month"]))
         return MaterializeResult(metadata=metadata)
 
-    schedule = ScheduleDefinition(name="platform_cost_model_daily", target=platform_cost_model, cron_schedule=settings.costs.cron,
-                                  execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
+    schedule = deferrable_schedule("platform_cost_model_daily", platform_cost_model, settings.costs.cron, "platform_cost_model")
     return Definitions(assets=[platform_cost_model], schedules=[schedule])

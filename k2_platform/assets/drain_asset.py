@@ -23,6 +23,7 @@ from pyiceberg.catalog import Catalog
 
 from ..checks.report import ERROR, check_result
 from ..lakehouse.backlog import Backlog
+from ..lakehouse.degradation_state import warn_checks_skipped
 from ..lakehouse.exactly_once import CommitOutcome, Guard
 from ..lakehouse.offsets import OffsetRange, to_json
 from ..lakehouse.quality import Batch, RuleResult
@@ -117,10 +118,14 @@ class GuardFailed(Exception):
 
 
 class Judge:
-    """Runs a step's batch checks as commit guards and keeps the latest result of each."""
+    """Runs a step's batch checks as commit guards and keeps the latest result of each.
+
+    Under pressure (Settings.degradation.skip_warn_checks_from) WARN checks are not judged: each reports
+    passed with the level as its explanation, never silently. Blocking checks are always judged."""
 
     def __init__(self, settings: Settings, checks: tuple[BatchCheck, ...]):
         self.settings, self.checks, self.results = settings, checks, {}
+        self.warn_skipped = warn_checks_skipped(settings)  # read once: one level for all of a run's commits
 
     def guards(self) -> dict[str, Guard]:
         return {check.table: self._guard(check.table) for check in self.checks}
@@ -128,11 +133,16 @@ class Judge:
     def _guard(self, name: str) -> Guard:
         def judge(table, todo, rows) -> None:
             batch, mine = Batch(self.settings, table, todo, rows), [c for c in self.checks if c.table == name]
-            self.results.update({c.name: c.rule(batch) for c in mine})
+            self.results.update({c.name: self._judged(c, batch) for c in mine})
             stopped = [c.name for c in mine if c.stops_write and not self.results[c.name].passed]
             if stopped:
                 raise GuardFailed(stopped[0], self.results[stopped[0]])
         return judge
+
+    def _judged(self, check: BatchCheck, batch: Batch) -> RuleResult:
+        if self.warn_skipped and not check.stops_write:
+            return RuleResult(True, {"explanation": self.warn_skipped, "skipped": True})
+        return check.rule(batch)
 
     def check_results(self, context) -> list:
         return [check_result(context, c.table, c.name, self.results.get(c.name, NOT_WRITTEN), c.severity) for c in self.checks]

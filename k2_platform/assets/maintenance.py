@@ -2,10 +2,11 @@
 
 A thin wrapper over lakehouse.maintenance; safe to run while the drains run (see there).
 """
-from dagster import AssetExecutionContext, Definitions, DefaultScheduleStatus, MaterializeResult, MetadataValue, ScheduleDefinition, asset
+from dagster import AssetExecutionContext, Definitions, MaterializeResult, MetadataValue, asset
 
 from ..lakehouse.maintenance import TableReport, maintain
 from ..resources import K2SettingsResource
+from ..sensors.deferral import deferrable_schedule
 from ..settings import Settings
 
 _COLUMNS = ("table", "data files", "data MB", "stored objects", "stored MB", "snapshots", "compacted partitions",
@@ -51,6 +52,5 @@ def maintenance(settings: Settings) -> Definitions:
                              f"snapshots {r.snapshots_before} -> {r.snapshots_after}, orphans deleted {r.orphans.files_deleted}")
         return MaterializeResult(metadata=report_metadata(reports))
 
-    schedule = ScheduleDefinition(name="table_maintenance_schedule", target=table_maintenance, cron_schedule=settings.maintenance.cron,
-                                  execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
+    schedule = deferrable_schedule("table_maintenance_schedule", table_maintenance, settings.maintenance.cron, "table_maintenance")
     return Definitions(assets=[table_maintenance], schedules=[schedule])

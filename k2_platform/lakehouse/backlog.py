@@ -1,7 +1,8 @@
 """What each medallion step still has to do, as the offset range of its next run.
 
 Read-only and cheap (Kafka watermarks and snapshot summaries, no data): sensors call these on
-every tick. Each range is capped by Settings.lakehouse.max_records_per_run unless cap=False.
+every tick. Each range is capped by Settings.lakehouse.max_records_per_run, widened under pressure by the
+degradation level (degradation_state.records_per_run), unless cap=False.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pyiceberg.catalog import Catalog
 
 from ..settings import Settings
 from .bronze import TABLE as BRONZE, bronze_topics
+from .degradation_state import records_per_run
 from .feed_gaps import TABLE as FEED_GAPS
 from .gold import TABLE as GOLD, gold_topics
 from .kafka_reader import watermarks
@@ -28,7 +30,7 @@ def run_sized(pending: Callable[[Settings, Catalog], OffsetRange]) -> Backlog:
     @functools.wraps(pending)
     def backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
         rng = pending(settings, catalog)
-        return rng.capped(settings.lakehouse.max_records_per_run) if cap else rng
+        return rng.capped(records_per_run(settings)) if cap else rng
     return backlog
 
 

@@ -1,8 +1,9 @@
-"""Health of what queries depend on: the broker, the catalog, and how fresh gold is."""
+"""Health of what queries depend on: the broker, the catalog, and how fresh gold is; and K2's degradation level."""
 from __future__ import annotations
 
 import time
 
+from ..lakehouse import degradation_state
 from ..lakehouse.kafka_reader import watermarks
 from ..settings import EXCHANGES
 from .service import QueryService
@@ -22,6 +23,13 @@ def _broker(service: QueryService, gold_offsets: dict[str, dict[int, int]] | Non
     return out
 
 
+def _degradation(service: QueryService) -> dict:
+    try:
+        return degradation_state.summary(service.settings, time.time())
+    except ValueError as exc:  # an unreadable state file is reported, not a crash of /health
+        return {"level": "UNKNOWN", "error": str(exc)}
+
+
 def health(service: QueryService) -> dict:
     try:
         gold = service.engine.pin(GOLD)
@@ -36,4 +44,6 @@ def health(service: QueryService) -> dict:
     elif gold is not None:
         freshness["error"] = "gold_trades has no snapshot yet"
     broker = _broker(service, gold.kafka_offsets() if gold is not None else None)
-    return {"ok": catalog["ok"] and broker["ok"] and freshness["ok"], "broker": broker, "catalog": catalog, "gold_freshness": freshness}
+    # The level is reported, not judged: a degraded K2 still serves every trade (ok says whether queries work).
+    return {"ok": catalog["ok"] and broker["ok"] and freshness["ok"], "broker": broker, "catalog": catalog, "gold_freshness": freshness,
+            "degradation": _degradation(service)}

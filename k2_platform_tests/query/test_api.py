@@ -143,6 +143,7 @@ def test_recent_trades_and_health_use_the_broker(client, settings):
     health = client.get("/health")
     assert health.status_code == 200, health.text
     assert health.json()["broker"]["ok"] and health.json()["catalog"]["ok"] and health.json()["gold_freshness"]["ok"]
+    assert health.json()["degradation"]["level"] == "NORMAL"  # never evaluated: no state file yet
 
 
 def test_health_reports_an_unreachable_broker_as_503(settings, catalog):

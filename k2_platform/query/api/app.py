@@ -14,6 +14,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from ...lakehouse.degradation_metrics import DegradationCollector
 from ...settings import EXCHANGES, Settings, load_settings
 from ..bars import BAR_COLUMNS, INTERVAL_US, INTERVALS
 from ..cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
@@ -72,6 +73,7 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
                               "Decimals are exact strings; times are ISO 8601 UTC.")
     errors.install(app)
     registry = CollectorRegistry()
+    registry.register(DegradationCollector(settings))
     app.add_middleware(ApiMetrics, registry=registry)
     app.state.service = service
 
@@ -119,7 +121,7 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
                       "window_end": iso_us(end_us), "data": [json_row(r, SUMMARY_TIMES) for r in rows]})
 
     @app.get("/health", response_model=models.Health, responses={503: {"model": models.Health}},
-             summary="Broker, catalog and gold freshness; 503 when any is not ok")
+             summary="Broker, catalog, gold freshness (503 when any is not ok) and the degradation level")
     def get_health():
         report = health(service)
         return _json(report, 200 if report["ok"] else 503)

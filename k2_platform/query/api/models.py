@@ -99,3 +99,4 @@ class Health(BaseModel):
     broker: dict
     catalog: dict
     gold_freshness: dict
+    degradation: dict  # level, since, reason, lag_records, rss_bytes, evaluated_age_s
