@@ -79,8 +79,8 @@ class QueryService:
     def recent(self, flt: TradeFilter, limit: int) -> HybridTrades:
         return recent_trades(self.engine, self.reader, flt, limit)
 
-    def ohlcv(self, symbol: str, interval: str, start_us: int, end_us: int, limit: int):
-        return bars.bars(self.engine, symbol, interval, start_us, end_us, limit)
+    def ohlcv(self, symbol: str, interval: str, start_us: int, end_us: int, limit: int, exchange: str | None = None):
+        return bars.bars(self.engine, symbol, interval, start_us, end_us, limit, exchange)
 
     def summary(self, end_us: int | None = None) -> list[dict]:
         return summary.summary(self.engine, self.file_stats, end_us or time.time_ns() // 1000, self.settings.query.summary_window_h)

@@ -99,13 +99,13 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
 
     @app.get("/v1/ohlcv", response_model=models.Bars, summary="OHLCV bars of a symbol")
     def ohlcv(symbol: Symbol, interval: Annotated[Literal[INTERVALS], Query(description="Bar size")] = "1m",  # type: ignore[valid-type]
-              start: Start = None, end: End = None, limit: Limit = settings.query.default_limit):
+              start: Start = None, end: End = None, limit: Limit = settings.query.default_limit, exchange: Exchange = None):
         checked = service.check_symbol(symbol)
         end_us = _us(end) if end is not None else time.time_ns() // 1000
         start_us = _us(start) if start is not None else end_us - limit * INTERVAL_US[interval]
         _check_range(start_us, end_us)
-        bars = service.ohlcv(checked, interval, start_us, end_us, limit)
-        return _json_rows(with_json(service.engine.cursor(), bars, BAR_COLUMNS, "bucket_start")[JSON_COLUMN].to_pylist(),
+        bars = service.ohlcv(checked, interval, start_us, end_us, limit, exchange)
+        return _json_rows(with_json(service.engine.cursor(), bars, BAR_COLUMNS, "open_time")[JSON_COLUMN].to_pylist(),
                           {"interval": interval})
 
     @app.get("/v1/symbols", response_model=models.Symbols, summary="Known symbols and their venue spellings")
