@@ -7,9 +7,11 @@ from .assets.bronze import bronze_trades
 from .assets.feed_gaps import feed_gaps
 from .assets.gold import gold_trades
 from .assets.kafka_sources import kafka_topic_specs
+from .assets.ohlcv import ohlcv_assets
 from .assets.refine import refine_bronze
 from .resources import resources_from_settings
 from .sensors.alerts import alert_sensor
+from .sensors.bars import bars_definitions
 from .sensors.drain import drain_sensors
 from .settings import Settings, load_settings
 
@@ -30,10 +32,11 @@ def build_definitions(settings: Settings, pinned: bool = False) -> Definitions:
     jobs = medallion_jobs()
     check_keys = [key for asset in MEDALLION for key in asset.check_keys]
     asset_keys = [AssetKey(name) for name in ("bronze_trades", "silver_trades_binance", "silver_trades_kraken", "gold_trades")]
+    bar_jobs, bar_sensors = bars_definitions(settings)
     return Definitions(
-        assets=[*kafka_topic_specs(settings), *MEDALLION],
-        jobs=list(jobs.values()),
-        sensors=[*drain_sensors(jobs), alert_sensor(check_keys, asset_keys)],
+        assets=[*kafka_topic_specs(settings), *MEDALLION, *ohlcv_assets(settings)],
+        jobs=list(jobs.values()) + bar_jobs,
+        sensors=[*drain_sensors(jobs), alert_sensor(check_keys, asset_keys), *bar_sensors],
         resources=resources_from_settings(settings, pinned=pinned),
     )
 

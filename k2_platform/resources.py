@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
 from pyiceberg.catalog import Catalog
 
 from .lakehouse.catalog import open_catalog
@@ -30,4 +31,6 @@ class K2SettingsResource(ConfigurableResource):
 
 
 def resources_from_settings(settings: Settings, pinned: bool = False) -> dict:
-    return {"k2": K2SettingsResource(settings_json=settings.model_dump_json() if pinned else None)}
+    return {"k2": K2SettingsResource(settings_json=settings.model_dump_json() if pinned else None),
+            # In-memory: the bar assets read gold's Parquet files and keep nothing in DuckDB between runs.
+            "duckdb": DuckDBResource(database=":memory:")}
