@@ -157,7 +157,7 @@ def trades_history(state: ReplayState, query: str) -> tuple[int, str]:
         previous_ms = t.trade_ms
         position += 1
         cursor = _cursor(t, index_in_ms)
-        if cursor <= since:
+        if cursor <= since or state.withheld(t.trade_id):
             continue
         seconds = f"{t.trade_ms // 1000}.{t.trade_ms % 1000:03d}000"
         rows.append([t.price, t.quantity, seconds, "s" if t.buyer_is_maker else "b", "m", "", t.trade_id])

@@ -5,7 +5,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from ...ingest.replay.faults import FaultPlan, parse_id_range
+from ...ingest.replay.faults import FaultPlan, parse_hold_back, parse_id_range
 from ...ingest.replay.server import ReplayServer, replay_config
 from ..errors import StackError
 
@@ -29,6 +29,8 @@ def register(sub) -> None:
     f.add_argument("--resend", type=int, default=0, metavar="N", help="after a reconnect, resend the last N already-sent trades")
     f.add_argument("--malformed-every", type=int, metavar="N", help="add a malformed frame every N messages")
     f.add_argument("--silent-after", type=int, metavar="N", help="once, after N messages: go silent and stop answering pings")
+    f.add_argument("--hold-back", type=parse_hold_back, metavar="TRADE_ID:N",
+                   help="withhold this trade (WebSocket and REST) until N more trades went out, then send it late")
     f.add_argument("--slow-consumer-kb", type=int, metavar="KB", help="disconnect a client whose unsent backlog exceeds KB")
     p.set_defaults(func=run)
 
@@ -61,7 +63,7 @@ def run(args, settings) -> int:
         raise StackError(f"recording not found: {', '.join(missing)}")
     faults = FaultPlan(disconnect_after=args.disconnect_after, disconnects=args.disconnects, skip_ids=args.skip_ids,
                        resend=args.resend, malformed_every=args.malformed_every, silent_after=args.silent_after,
-                       slow_consumer_kb=args.slow_consumer_kb)
+                       slow_consumer_kb=args.slow_consumer_kb, hold_back=args.hold_back)
     config = replay_config(args.recording, speed=_speed(args.speed), loops=args.loops, faults=faults, kraken_pairs=_pairs(args.kraken_pair))
     i = settings.ingest
     server = ReplayServer(config, args.host or i.replay_host, i.replay_port if args.port is None else args.port,
