@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ...ingest.replay.faults import FaultPlan, parse_hold_back, parse_id_range
@@ -20,6 +22,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, help="listen port (default: settings ingest.replay_port; 0 picks a free port)")
     p.add_argument("--speed", default="1", help="1 = recorded pace, N = N times faster, 'max' = as fast as possible (default 1)")
     p.add_argument("--loops", type=int, default=1, help="replay the recording this many times with shifted ids and times (default 1)")
+    p.add_argument("--rebase-time", metavar="now|ISO-8601",
+                   help="shift the recording so its first trade happens at this time ('now': when the server starts); "
+                        "loops continue forward from there. With --speed 1 trade times then follow the wall clock")
     p.add_argument("--kraken-pair", action="append", default=[], metavar="CANONICAL=RECORDED",
                    help="serve a recorded symbol as a Kraken instrument, e.g. BTCUSD=BTCUSDT (then BTC/USD and XBT/USD stream it)")
     f = p.add_argument_group("fault injection")
@@ -47,6 +52,18 @@ def _speed(text: str) -> float | None:
     return speed
 
 
+def _rebase_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text == "now":
+        return time.time_ns() // 1_000_000
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise StackError(f"--rebase-time expects 'now' or an ISO 8601 time, got {text!r}") from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+
+
 def _pairs(items: list[str]) -> dict[str, str]:
     pairs = {}
     for item in items:
@@ -64,7 +81,8 @@ def run(args, settings) -> int:
     faults = FaultPlan(disconnect_after=args.disconnect_after, disconnects=args.disconnects, skip_ids=args.skip_ids,
                        resend=args.resend, malformed_every=args.malformed_every, silent_after=args.silent_after,
                        slow_consumer_kb=args.slow_consumer_kb, hold_back=args.hold_back)
-    config = replay_config(args.recording, speed=_speed(args.speed), loops=args.loops, faults=faults, kraken_pairs=_pairs(args.kraken_pair))
+    config = replay_config(args.recording, speed=_speed(args.speed), loops=args.loops, faults=faults, kraken_pairs=_pairs(args.kraken_pair),
+                           first_trade_ms=_rebase_ms(args.rebase_time))
     i = settings.ingest
     server = ReplayServer(config, args.host or i.replay_host, i.replay_port if args.port is None else args.port,
                           i.replay_ping_interval_s, i.replay_heartbeat_s)
