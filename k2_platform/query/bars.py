@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from pyiceberg.expressions import And, EqualTo
+from pyiceberg.expressions import And, BooleanExpression, EqualTo
 
 from ..lakehouse.table_specs import OHLCV_COLUMNS, OHLCV_INTERVALS
 from .bar_build import bar_table_name, time_range
 from .engine import QueryEngine
+from .snapshots import PinnedTable
 from .trades import ts
 
 INTERVALS = tuple(OHLCV_INTERVALS)
@@ -15,16 +16,21 @@ BAR_COLUMNS = tuple(name for name, _type, _required in OHLCV_COLUMNS)
 DAY_US = INTERVAL_US["1d"]
 
 
-def bars(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int,
-         exchange: str | None = None) -> pa.Table:
-    """Bars of `symbol` (on every exchange, or one) with open_time in [start, end), oldest first, at most `limit`."""
+def bar_filter(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int,
+               exchange: str | None) -> tuple[PinnedTable, BooleanExpression]:
+    """The pinned bar table and the planning filter of a request (pruning only: the exact bounds are applied after)."""
     pinned = engine.pin(bar_table_name(interval))
     # Whole days for planning (the coarsest partition of the bar tables): nearby requests share a plan.
     row_filter = And(EqualTo("symbol", symbol), time_range("open_time", start_us // DAY_US * DAY_US, -(-end_us // DAY_US) * DAY_US))
-    where = "symbol = $symbol AND open_time >= $start AND open_time < $end"
-    params = {"symbol": symbol, "start": ts(start_us), "end": ts(end_us)}
-    if exchange is not None:
-        row_filter, where, params = And(row_filter, EqualTo("exchange", exchange)), where + " AND exchange = $exchange", {**params, "exchange": exchange}
-    # A window's bars are few (a day of 1m bars is 1,440 per symbol and venue): one pass over its files beats a walk.
+    return pinned, row_filter if exchange is None else And(row_filter, EqualTo("exchange", exchange))
+
+
+def bars(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int,
+         exchange: str | None = None) -> pa.Table:
+    """Bars of `symbol` (on every exchange, or one) with open_time in [start, end), oldest first, at most `limit`."""
+    pinned, row_filter = bar_filter(engine, symbol, interval, start_us, end_us, exchange)
+    where = "symbol = $symbol AND open_time >= $start AND open_time < $end" + (" AND exchange = $exchange" if exchange else "")
+    params = {"symbol": symbol, "start": ts(start_us), "end": ts(end_us), "k2_limit": limit, **({"exchange": exchange} if exchange else {})}
+    # A window's bars are few (a day of 1m bars is 1,440 per symbol and venue): one pass over its files.
     sql = f"SELECT {', '.join(BAR_COLUMNS)} FROM {{source}} WHERE {where} ORDER BY open_time, exchange LIMIT $k2_limit"
-    return engine.run(pinned, engine.plan(pinned, row_filter).files, sql, {**params, "k2_limit": limit})
+    return engine.run(pinned, engine.plan(pinned, row_filter).files, sql, params)

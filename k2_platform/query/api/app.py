@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from ...settings import EXCHANGES, Settings, load_settings
-from ..bars import BAR_COLUMNS, INTERVAL_US, INTERVALS
+from ..bars import INTERVAL_US, INTERVALS
 from ..cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
 from ..health import health
 from ..render import JSON_COLUMN, json_array, with_json
@@ -104,9 +104,7 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
         end_us = _us(end) if end is not None else time.time_ns() // 1000
         start_us = _us(start) if start is not None else end_us - limit * INTERVAL_US[interval]
         _check_range(start_us, end_us)
-        bars = service.ohlcv(checked, interval, start_us, end_us, limit, exchange)
-        return _json_rows(with_json(service.engine.cursor(), bars, BAR_COLUMNS, "open_time")[JSON_COLUMN].to_pylist(),
-                          {"interval": interval})
+        return _json_rows(service.ohlcv_json(checked, interval, start_us, end_us, limit, exchange), {"interval": interval})
 
     @app.get("/v1/symbols", response_model=models.Symbols, summary="Known symbols and their venue spellings")
     def symbols():
