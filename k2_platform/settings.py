@@ -193,6 +193,9 @@ class BarsSettings(BaseModel):
     # Partitions one run covers (BackfillPolicy.multi_run and the sensor's catch-up runs): a month of
     # hourly partitions runs as a handful of runs, each one DuckDB pass over gold.
     max_partitions_per_run: int = Field(48, ge=1)
+    # Hour and day bars of windows still in progress are rebuilt at most this often (each rebuild reads the
+    # day's gold); a change to an hour that has ended (its last trades, a late trade) rebuilds them at once.
+    coarse_interval_s: int = Field(60, ge=1)
     # Freshness windows (FreshnessPolicy.time_window; at least 60 s).
     fresh_1m_s: int = Field(180, ge=60)
     fresh_1h_s: int = Field(3900, ge=60)

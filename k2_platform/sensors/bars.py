@@ -16,6 +16,7 @@ from dagster import (
     sensor,
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._time import get_current_timestamp  # Dagster's clock: what its schedules and freshness use (and tests freeze)
 
 from ..assets.ohlcv import bar_partitions
 from ..lakehouse.gold_changes import gold_changes
@@ -56,17 +57,25 @@ def bars_sensor(settings: Settings, jobs: list) -> SensorDefinition:
     @sensor(name="bars_follow_gold", jobs=jobs, minimum_interval_seconds=settings.bars.sensor_interval_s,
             default_status=DefaultSensorStatus.RUNNING,
             description="gold_trades' new snapshots -> rebuild the ohlcv partitions covering the hours their files touched "
-                        "(late trades too); the cursor is the last gold snapshot processed.")
+                        "(late trades too); hour/day bars of windows in progress at most every bars.coarse_interval_s. "
+                        "The cursor is the last gold snapshot processed.")
     def _follow(context: SensorEvaluationContext, k2: K2SettingsResource):
         cursor = json.loads(context.cursor) if context.cursor else None
         gold = load(k2.catalog(), k2.settings.catalog.namespace, "gold_trades")
         changes = gold_changes(gold, cursor["sequence"] if cursor else None)
-        if changes.head_snapshot_id is None or (cursor and cursor["snapshot_id"] == changes.head_snapshot_id):
-            return SkipReason("no new gold snapshot")
+        if changes.head_snapshot_id is None:
+            return SkipReason("gold_trades has no snapshot yet")
+        now = get_current_timestamp()
+        # Hours changed for the coarse bars but not rebuilt yet: carried in the cursor until due.
+        pending = changes.hours | set(cursor.get("coarse_pending", []) if cursor else [])
+        ended_hour_changed = any((hour + 1) * 3600 <= now for hour in pending)
+        coarse_due = ended_hour_changed or now - (cursor or {}).get("coarse_at", 0) >= settings.bars.coarse_interval_s
         requests = []
         for interval in INTERVALS:
+            if interval != "1m" and not coarse_due:
+                continue
             partitions_def, job = bar_partitions(settings, interval), bar_job_name(interval)
-            starts = touched_partitions(interval, changes.hours)
+            starts = touched_partitions(interval, changes.hours if interval == "1m" else pending)
             for first, last in partition_runs(partitions_def, starts, partition_us(interval), settings.bars.max_partitions_per_run):
                 requests.append(RunRequest(
                     run_key=f"{job}:{changes.head_snapshot_id}:{first}:{last}", job_name=job,
@@ -74,10 +83,13 @@ def bars_sensor(settings: Settings, jobs: list) -> SensorDefinition:
                     tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last,
                           "k2/gold_snapshot": str(changes.head_snapshot_id)},
                 ))
-        context.log.info(f"gold snapshots {changes.snapshots} new, hours touched {sorted(changes.hours)[:24]}; {len(requests)} runs")
+        if requests:
+            context.log.info(f"{changes.snapshots} new gold snapshots, hours touched {sorted(changes.hours)[:24]}: {len(requests)} runs")
         cursor_out = json.dumps({"snapshot_id": changes.head_snapshot_id, "sequence": changes.head_sequence,
-                                 "processed_at": datetime.now(timezone.utc).isoformat()})
-        return SensorResult(run_requests=requests, cursor=cursor_out)
+                                 "processed_at": datetime.fromtimestamp(now, timezone.utc).isoformat(),
+                                 "coarse_pending": [] if coarse_due else sorted(pending),
+                                 "coarse_at": now if coarse_due else (cursor or {}).get("coarse_at", 0)})
+        return SensorResult(run_requests=requests, cursor=cursor_out, skip_reason=None if requests else "no gold change to rebuild")
 
     return _follow
 

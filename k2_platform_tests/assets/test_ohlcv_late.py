@@ -75,4 +75,4 @@ def test_a_late_trade_rebuilds_only_the_partitions_it_touches_to_the_right_value
     assert _files_after_midnight(catalog, namespace) == files_after_midnight
     assert after[after["open_time"] >= MIDNIGHT_US].reset_index(drop=True).equals(before[before["open_time"] >= MIDNIGHT_US].reset_index(drop=True))
     third = tick(defs, instance, second.cursor)
-    assert not third.run_requests and third.skip_message == "no new gold snapshot"
+    assert not third.run_requests and third.skip_message == "no gold change to rebuild"
