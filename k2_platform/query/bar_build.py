@@ -113,11 +113,12 @@ def build_bars(engine: QueryEngine, interval: str, start_us: int, end_us: int) -
         table = engine.pin(name, fresh=True).table
         properties = {GOLD_SNAPSHOT_PROPERTY: str(gold_snapshot_id), RANGE_PROPERTY: f"{start_us},{end_us}"}
         try:
-            warnings.filterwarnings("ignore", "Delete operation did not match any records")  # a first build: nothing to replace
-            # The bar tables refuse pyiceberg's silent rebase (commit.retry.num-retries=0): a delete computed
-            # against an old head must be recomputed, so a lost race re-plans and rewrites the range here.
-            table.overwrite(bars.select(table.schema().as_arrow().names).cast(table.schema().as_arrow()),
-                            overwrite_filter=time_range("open_time", start_us, end_us), snapshot_properties=properties)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")  # a first build: nothing to replace
+                # The bar tables refuse pyiceberg's silent rebase (commit.retry.num-retries=0): a delete computed
+                # against an old head must be recomputed, so a lost race re-plans and rewrites the range here.
+                table.overwrite(bars.select(table.schema().as_arrow().names).cast(table.schema().as_arrow()),
+                                overwrite_filter=time_range("open_time", start_us, end_us), snapshot_properties=properties)
         except CommitFailedException:
             continue
         return BuildOutcome(interval, start_us, end_us, bars.num_rows, gold_snapshot_id, table.current_snapshot().snapshot_id,

@@ -111,7 +111,7 @@ async def _subscribe(conn: ReplayConnection, params: dict, req_id) -> list[async
         key = f"kraken:{symbol}"
         if snapshot:
             end = conn.state.cursors.get(key, 0)
-            recent = [timeline[p] for p in range(max(0, end - SNAPSHOT_SIZE), end) if not conn.state.config.faults.skips(timeline[p].trade_id)]
+            recent = [timeline[p] for p in range(max(0, end - SNAPSHOT_SIZE), end) if not conn.state.config.faults.skips(timeline[p].trade_id) and not conn.state.withheld(timeline[p].trade_id)]
             if recent:
                 await conn.ws.send(f'{{"channel":"trade","type":"snapshot","data":[{",".join(_row(t, symbol) for t in recent)}]}}')
         tasks.append(asyncio.create_task(stream(
