@@ -41,6 +41,8 @@ class TableSpec:
     partition: tuple[tuple[str, Transform], ...] = ()
     sort: tuple[str, ...] = ()
     carries_offsets: bool = False
+    # Rebuildable from other tables (the bars): an existing table of an older layout is dropped and recreated.
+    derived: bool = False
     doc: str = ""
     properties: dict[str, str] = field(default_factory=dict)
 
@@ -221,6 +223,7 @@ OHLCV = {
         OHLCV_COLUMNS,
         partition=(("open_time", transform),),
         sort=("open_time", "exchange", "symbol"),
+        derived=True,
         doc=f"{interval} OHLCV bars (Binance kline columns + VWAP) per exchange and symbol from gold_trades; "
             "no bar for a window without trades.",
         # A partition rewrite (delete + append) must not be rebased onto a head it did not see: K2 re-plans it.
