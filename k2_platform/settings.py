@@ -189,7 +189,7 @@ class BarsSettings(BaseModel):
     # a deployment sets the day its gold starts.
     start: str = Field("2024-08-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
     # How often the bars sensor looks for gold snapshots it has not turned into bars yet.
-    sensor_interval_s: int = Field(10, ge=1)
+    sensor_interval_s: int = Field(5, ge=1)
     # Partitions one run covers (BackfillPolicy.multi_run and the sensor's catch-up runs): a month of
     # hourly partitions runs as a handful of runs, each one DuckDB pass over gold.
     max_partitions_per_run: int = Field(48, ge=1)

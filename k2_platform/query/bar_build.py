@@ -16,7 +16,6 @@ from fractions import Fraction
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, BooleanExpression, GreaterThanOrEqual, LessThan
-
 from pyiceberg.transforms import DayTransform, HourTransform
 
 from ..lakehouse.gold_changes import HOUR_US

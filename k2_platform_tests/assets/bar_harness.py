@@ -8,14 +8,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from dagster import DagsterInstance, build_sensor_context
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from k2_platform.ingest.recording import load_recordings
-from k2_platform.lakehouse.catalog import open_catalog
-from k2_platform.lakehouse.tables import ensure_all_tables
-from k2_platform.settings import Settings
 from k2_platform.lakehouse.tables import load
 from k2_platform.schemas.trade import Trade
 from k2_platform.sensors.bars import bar_job_name
@@ -23,19 +19,6 @@ from k2_platform_tests.query.gold_fixtures import append_gold
 
 WIDTH_MS = {"1m": 60_000, "1h": 3_600_000, "1d": 86_400_000}
 BAR_KEY = ["exchange", "symbol", "open_time"]
-
-
-@pytest.fixture
-def bar_settings(tmp_path) -> Settings:
-    """An empty SQL catalog and nothing else: bars need no broker."""
-    return Settings(state_dir=tmp_path / "state")
-
-
-@pytest.fixture
-def bar_catalog(bar_settings):
-    catalog = open_catalog(bar_settings)
-    ensure_all_tables(catalog, bar_settings.catalog.namespace)
-    return catalog
 
 
 def recording_trade(t) -> dict:

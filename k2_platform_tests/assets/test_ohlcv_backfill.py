@@ -18,7 +18,6 @@ from dagster._daemon.backfill import execute_backfill_iteration
 
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.tables import load
-from k2_platform_tests.assets.bar_harness import bar_catalog, bar_settings  # noqa: F401 (fixtures)
 from k2_platform_tests.assets.bar_harness import run_range
 from k2_platform_tests.query.gold_fixtures import append_gold, trade
 

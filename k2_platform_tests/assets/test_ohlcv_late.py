@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from pyiceberg.expressions import GreaterThanOrEqual
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from pyiceberg.expressions import GreaterThanOrEqual
 
 from k2_platform.definitions import build_definitions
 from k2_platform.ingest.replay.faults import FaultPlan
-from k2_platform.lakehouse.tables import ensure_all_tables, load
 from k2_platform.lakehouse.catalog import open_catalog
+from k2_platform.lakehouse.tables import ensure_all_tables, load
 from k2_platform_tests.assets.bar_harness import BAR_KEY, bars_frame, reference_bars, run_requests, tick
 from k2_platform_tests.assets.dagster_steps import run_steps, temp_instance
 from k2_platform_tests.ingest.conftest import FIRST_ID, RECORDED_TRADES, run_ingest, start_replay

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from k2_platform.definitions import build_definitions
-from k2_platform_tests.assets.bar_harness import bar_catalog, bar_settings  # noqa: F401 (fixtures)
 from k2_platform_tests.assets.bar_harness import BAR_KEY, bars_frame, gold_from_recordings, reference_bars, run_range
 from k2_platform_tests.assets.dagster_steps import evaluations, temp_instance
 

@@ -10,7 +10,6 @@ from dagster._core.test_utils import freeze_time
 
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.tables import load
-from k2_platform_tests.assets.bar_harness import bar_catalog, bar_settings  # noqa: F401 (fixtures)
 from k2_platform_tests.assets.bar_harness import tick
 from k2_platform_tests.assets.dagster_steps import temp_instance
 from k2_platform_tests.query.gold_fixtures import append_gold, trade

@@ -16,8 +16,8 @@ from ...lakehouse.tables import load
 from ...query.bar_build import build_bars, time_range
 from ...query.engine import QueryEngine
 from ...query.rows import iso_us
-from ...query.trades import ts
 from ...query.synthetic import DAY_US, SYMBOLS, build_gold, built_rows
+from ...query.trades import ts
 from ...sensors.bars import bar_job_name
 from ..errors import StackError
 from ..processes import free_port, stop_pid
