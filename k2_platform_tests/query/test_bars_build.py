@@ -11,6 +11,7 @@ from dagster import AssetKey
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.catalog import open_catalog
 from k2_platform.lakehouse.tables import ensure_all_tables, load
+from k2_platform.ops.cli import main
 from k2_platform.query.bar_build import build_bars, exact_vwap
 from k2_platform.query.bar_json import RenderedBarFiles
 from k2_platform.query.bars import BAR_COLUMNS, bars
@@ -22,6 +23,7 @@ from .gold_fixtures import T0, append_gold, trade
 
 HOUR = 3_600_000_000
 HOUR0 = T0 // HOUR * HOUR  # 2024-08-08T23:00Z
+DAY = 24 * HOUR
 
 
 @pytest.fixture
@@ -87,3 +89,14 @@ def test_partitions_backfill_policy_freshness_and_sensor_interval_come_from_sett
         assert node.backfill_policy.max_partitions_per_run == 12
     assert defs.get_sensor_def("bars_follow_gold").minimum_interval_seconds == 7
     assert "duckdb" in defs.resources
+
+
+def test_k2_query_ohlcv_serves_the_built_bars(engine, tmp_path, monkeypatch, capsys):
+    append_gold(_gold(engine), [trade(i, t_us=HOUR0 + i * 600_000_000) for i in range(1, 4)], {})  # 23:10, 23:20, 23:30
+    build_bars(engine, "1h", HOUR0 // DAY * DAY, HOUR0 // DAY * DAY + DAY)
+    monkeypatch.setenv("K2_STATE_DIR", str(tmp_path / "state"))  # the engine fixture's catalog
+    assert main(["query", "ohlcv", "BTCUSDT", "--interval", "1h", "--start", "2024-08-08T00:00:00Z", "--end", "2024-08-09T00:00:00Z",
+                 "--exchange", "binance", "--format", "json"]) == 0
+    [bar] = json.loads(capsys.readouterr().out)
+    assert (bar["open_time"], bar["close_time"], bar["trade_count"], bar["volume"]) == (
+        "2024-08-08T23:00:00+00:00", "2024-08-08T23:59:59.999999+00:00", 3, "0.06")
