@@ -34,16 +34,26 @@ def _hour_field(table: Table, spec_id: int) -> int:
     raise ValueError(f"{table.name()} spec {spec_id} is not partitioned by hour(trade_time): {spec}")
 
 
-def _new_lineage(table: Table, after_sequence: int | None) -> list[Snapshot]:
-    """Snapshots of the current lineage newer than `after_sequence` (all of them when None), newest first.
-
-    Sequence numbers grow along the lineage, so an expired snapshot in between does not hide newer ones.
-    """
+def _new_lineage(table: Table, after_sequence: int) -> tuple[list[Snapshot], bool]:
+    """Snapshots of the current lineage newer than `after_sequence`, newest first, and whether none is missing
+    (snapshot expiry may have removed some of them before they were looked at)."""
     out, snapshot = [], table.current_snapshot()
-    while snapshot is not None and (after_sequence is None or (snapshot.sequence_number or 0) > after_sequence):
+    while snapshot is not None and (snapshot.sequence_number or 0) > after_sequence:
         out.append(snapshot)
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id is not None else None
-    return out
+        parent = snapshot.parent_snapshot_id  # None also once the parent expired (pyiceberg drops the link)
+        snapshot = table.snapshot_by_id(parent) if parent is not None else None
+    # Each commit takes the next sequence number: the walk is complete when it reached the one after `after_sequence`.
+    return out, snapshot is not None or not out or (out[-1].sequence_number or 0) - 1 <= after_sequence
+
+
+def _hours_of_live_files_after(table: Table, after_sequence: int) -> set[int]:
+    """Hours of the current files committed after `after_sequence` (what expired snapshots added and still holds)."""
+    hours: set[int] = set()
+    for manifest in table.current_snapshot().manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io):
+            if (entry.sequence_number or 0) > after_sequence:
+                hours.add(entry.data_file.partition[_hour_field(table, entry.data_file.spec_id)])
+    return hours
 
 
 def _touched_hours(table: Table, snapshot: Snapshot) -> set[int]:
@@ -67,6 +77,8 @@ def gold_changes(table: Table, after_sequence: int | None) -> GoldChanges:
     if after_sequence is None:
         hours = {t.file.partition[_hour_field(table, t.file.spec_id)] for t in table.scan().plan_files()}
         return GoldChanges(head.snapshot_id, head.sequence_number, frozenset(hours), 1)
-    lineage = _new_lineage(table, after_sequence)
+    lineage, complete = _new_lineage(table, after_sequence)
     hours = set().union(*(_touched_hours(table, s) for s in lineage)) if lineage else set()
+    if not complete:
+        hours |= _hours_of_live_files_after(table, after_sequence)
     return GoldChanges(head.snapshot_id, head.sequence_number, frozenset(hours), len(lineage))
