@@ -81,7 +81,9 @@ def bars_sensor(settings: Settings, jobs: list) -> SensorDefinition:
                     run_key=f"{job}:{changes.head_snapshot_id}:{first}:{last}", job_name=job,
                     asset_selection=[AssetKey(bar_table_name(interval))],
                     tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last,
-                          "k2/gold_snapshot": str(changes.head_snapshot_id)},
+                          "k2/gold_snapshot": str(changes.head_snapshot_id), "k2/bars": interval,
+                          # Drains first: bars are derived, the medallion's latency matters more.
+                          "dagster/priority": "-1"},
                 ))
         if requests:
             context.log.info(f"{changes.snapshots} new gold snapshots, hours touched {sorted(changes.hours)[:24]}: {len(requests)} runs")

@@ -10,7 +10,6 @@ import httpx
 from dagster import DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ...definitions import build_definitions
 from ...lakehouse.catalog import open_catalog
 from ...lakehouse.tables import load
 from ...query.bar_build import build_bars, time_range
@@ -18,7 +17,6 @@ from ...query.engine import QueryEngine
 from ...query.rows import iso_us
 from ...query.synthetic import DAY_US, SYMBOLS, build_gold, built_rows
 from ...query.trades import ts
-from ...sensors.bars import bar_job_name
 from ..errors import StackError
 from ..processes import free_port, stop_pid
 from .query import END_DAY_US, RECORDINGS, _percentiles, _serve
@@ -65,6 +63,10 @@ def run(args, settings) -> dict:
     in_day = engine.query("gold_trades", "SELECT count(*) AS n FROM {source} WHERE trade_time >= $start AND trade_time < $end",
                           {"start": ts(day_start), "end": ts(day_start + DAY_US)}, row_filter=time_range("trade_time", day_start, day_start + DAY_US))
     results: dict = {"gold_rows": args.rows, "days": args.days, "day_gold_rows": in_day["n"][0].as_py()}
+
+    # Imported here: every `k2` command loads the bench modules, and only this one needs the Dagster definitions.
+    from ...definitions import build_definitions
+    from ...sensors.bars import bar_job_name
 
     first, last = _day_keys(day_start)
     defs = build_definitions(bench, pinned=True)
