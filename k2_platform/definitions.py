@@ -15,8 +15,9 @@ from .assets.kafka_sources import kafka_topics
 from .assets.maintenance import maintenance
 from .assets.refine import REFINE
 from .checks.tables import table_checks
-from .resources import K2SettingsResource
+from .resources import k2_resources
 from .sensors.alerts import alert_sensor
+from .sensors.bars import bars
 from .sensors.degradation import degradation
 from .sensors.drain import drain_sensor
 from .sensors.run_failures import run_failure_alerts
@@ -35,14 +36,14 @@ def medallion(settings: Settings) -> Definitions:
 
 
 # Each part of the platform: (settings) -> its Definitions. A new layer (derived assets, maintenance) adds its factory here.
-FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, table_checks, maintenance, costs]
+FACTORIES: list[Callable[[Settings], Definitions]] = [kafka_topics, medallion, table_checks, bars, maintenance, costs]
 
 
 def build_definitions(settings: Settings) -> Definitions:
     """Everything K2 runs in Dagster, for exactly these settings (the `k2` resource carries them to every run and tick)."""
     built = with_freshness(Definitions.merge(*(factory(settings) for factory in FACTORIES)), settings)
     alerts = [alert_sensor(settings, built), run_failure_alerts(settings)]
-    return Definitions.merge(built, Definitions(sensors=alerts, resources={"k2": K2SettingsResource.of(settings)}))
+    return Definitions.merge(built, Definitions(sensors=alerts, resources=k2_resources(settings)))
 
 
 @definitions

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
 from pyiceberg.catalog import Catalog
 
 from .lakehouse.catalog import open_catalog
@@ -36,3 +37,9 @@ class K2SettingsResource(ConfigurableResource):
 @functools.lru_cache(maxsize=8)
 def _parsed(settings_json: str) -> Settings:
     return Settings.model_validate_json(settings_json)
+
+
+def k2_resources(settings: Settings) -> dict:
+    """Every resource of the code location: K2's settings, and DuckDB for the bar assets (in memory: they read
+    gold's Parquet files and keep nothing in DuckDB between runs)."""
+    return {"k2": K2SettingsResource.of(settings), "duckdb": DuckDBResource(database=":memory:")}

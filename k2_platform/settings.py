@@ -268,6 +268,26 @@ class DegradationSettings(BaseModel):
         return self
 
 
+class BarsSettings(BaseModel):
+    """OHLCV bars (ohlcv_1m/1h/1d): partitions, the sensor that follows gold, backfill run sizes, freshness."""
+
+    # First partition of the bar assets (UTC date). The default covers the shared recordings (2024-08-08/09);
+    # a deployment sets the day its gold starts.
+    start: str = Field("2024-08-01", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # How often the bars sensor looks for gold snapshots it has not turned into bars yet.
+    sensor_interval_s: int = Field(5, ge=1)
+    # Partitions one run covers (BackfillPolicy.multi_run and the sensor's catch-up runs): a month of
+    # hourly partitions runs as a handful of runs, each one DuckDB pass over gold.
+    max_partitions_per_run: int = Field(48, ge=1)
+    # Hour and day bars of windows still in progress are rebuilt at most this often (each rebuild reads the
+    # day's gold); a change to an hour that has ended (its last trades, a late trade) rebuilds them at once.
+    coarse_interval_s: int = Field(60, ge=1)
+    # Freshness windows (FreshnessPolicy.time_window; at least 60 s).
+    fresh_1m_s: int = Field(180, ge=60)
+    fresh_1h_s: int = Field(3900, ge=60)
+    fresh_1d_s: int = Field(90000, ge=60)
+
+
 class DemoSettings(BaseModel):
     """What `k2 demo` replays: the shared recordings by default, looped so the feed never runs dry."""
 
@@ -299,6 +319,9 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = MaintenanceSettings()
     costs: CostSettings = CostSettings()
     degradation: DegradationSettings = DegradationSettings()
+
+
+    bars: BarsSettings = BarsSettings()
 
     @classmethod
     def settings_customise_sources(

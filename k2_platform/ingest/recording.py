@@ -55,6 +55,14 @@ def load_recordings(paths: list[Path]) -> dict[str, list[RecordedTrade]]:
     return {symbol: [trades[i] for i in sorted(trades)] for symbol, trades in by_symbol.items()}
 
 
+def rebased(by_symbol: dict[str, list[RecordedTrade]], first_ms: int) -> dict[str, list[RecordedTrade]]:
+    """The recordings shifted in time so that their earliest trade happens at `first_ms` (all symbols alike,
+    so they keep their relative timing); ids and everything else unchanged."""
+    shift = first_ms - min(trades[0].trade_ms for trades in by_symbol.values())
+    return {symbol: [replace(t, trade_ms=t.trade_ms + shift, event_ms=t.event_ms + shift) for t in trades]
+            for symbol, trades in by_symbol.items()}
+
+
 class Timeline:
     """The trades of one symbol, optionally repeated `loops` times with shifted ids and times."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.sorting import SortField, SortOrder
-from pyiceberg.transforms import DayTransform, HourTransform, IdentityTransform, MonthTransform, Transform
+from pyiceberg.transforms import DayTransform, HourTransform, IdentityTransform, Transform
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -42,6 +42,8 @@ class TableSpec:
     partition: tuple[tuple[str, Transform], ...] = ()
     sort: tuple[str, ...] = ()
     carries_offsets: bool = False
+    # Rebuildable from other tables (the bars): an existing table of an older layout is dropped and recreated.
+    derived: bool = False
     doc: str = ""
     properties: dict[str, str] = field(default_factory=dict)
 
@@ -177,27 +179,44 @@ INSTRUMENTS = TableSpec(
     doc="Canonical symbol to venue spellings, base/quote, tick and lot sizes.",
 )
 
+# Bars follow the Binance kline layout (open time, OHLC, volume, close time, quote volume, trade count,
+# taker-buy base and quote volume) plus VWAP, one row per (exchange, symbol, window) that has trades:
+# a window without trades has no bar (Binance's klines do the same at the source; nothing is carried forward).
 OHLCV_COLUMNS = (
+    ("exchange", StringType(), True),
     ("symbol", StringType(), True),
-    ("bucket_start", TS, True),
-    ("open", DECIMAL, True),
+    ("open_time", TS, True),  # window start, inclusive
+    ("open", DECIMAL, True),  # price of the first trade by (trade_time, sequence)
     ("high", DECIMAL, True),
     ("low", DECIMAL, True),
-    ("close", DECIMAL, True),
-    ("volume", DECIMAL, True),
-    ("quote_volume", DECIMAL, True),
-    ("vwap", DECIMAL, True),
+    ("close", DECIMAL, True),  # price of the last trade by (trade_time, sequence)
+    ("volume", DECIMAL, True),  # sum of quantity (base asset)
+    ("close_time", TS, True),  # window end - 1 µs, as Binance's close time is window end - 1 ms
+    ("quote_volume", DECIMAL, True),  # sum of quote_quantity
     ("trade_count", LongType(), True),
+    ("taker_buy_base_volume", DECIMAL, True),  # sum of quantity of trades whose aggressor side is BUY
+    ("taker_buy_quote_volume", DECIMAL, True),
+    ("vwap", DECIMAL, True),  # quote_volume / volume rounded half-even to 18 decimals, computed exactly
 )
+# interval -> (bar width in µs, partition transform of its table); the Dagster partitions match them.
+OHLCV_INTERVALS: dict[str, tuple[int, Transform]] = {
+    "1m": (60_000_000, HourTransform()),
+    "1h": (3_600_000_000, DayTransform()),
+    "1d": (86_400_000_000, DayTransform()),
+}
 OHLCV = {
     interval: TableSpec(
         f"ohlcv_{interval}",
         OHLCV_COLUMNS,
-        partition=(("bucket_start", transform),),
-        sort=("symbol", "bucket_start"),
-        doc=f"{interval} OHLCV bars per symbol from gold_trades.",
+        partition=(("open_time", transform),),
+        sort=("open_time", "exchange", "symbol"),
+        derived=True,
+        doc=f"{interval} OHLCV bars (Binance kline columns + VWAP) per exchange and symbol from gold_trades; "
+            "no bar for a window without trades.",
+        # A partition rewrite (delete + append) must not be rebased onto a head it did not see: K2 re-plans it.
+        properties={"commit.retry.num-retries": "0"},
     )
-    for interval, transform in (("1m", DayTransform()), ("1h", MonthTransform()), ("1d", MonthTransform()))
+    for interval, (_width, transform) in OHLCV_INTERVALS.items()
 }
 
 ALL_TABLES: tuple[TableSpec, ...] = (

@@ -1,11 +1,15 @@
 """Creating and opening K2's tables: idempotent, and loud about a mismatched existing table."""
 from __future__ import annotations
 
+import logging
+
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 from pyiceberg.table import Table
 
 from .table_specs import ALL_TABLES, SPECS, TableSpec
+
+log = logging.getLogger(__name__)
 
 
 class SchemaMismatch(RuntimeError):
@@ -42,6 +46,13 @@ def ensure_table(catalog: Catalog, namespace: str, spec: TableSpec) -> Table:
     identifier = f"{namespace}.{spec.name}"
     try:
         table = catalog.load_table(identifier)
+        if spec.derived:
+            try:
+                _check_matches(table, spec, identifier)
+            except SchemaMismatch as mismatch:
+                log.warning("%s; it is derived data, so it is dropped and recreated (backfill it from its sources)", mismatch)
+                catalog.drop_table(identifier)
+                raise NoSuchTableError(identifier) from None
     except NoSuchTableError:
         schema = spec.schema()
         try:

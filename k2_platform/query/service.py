@@ -9,6 +9,7 @@ from pyiceberg.catalog import Catalog
 from ..schemas.codec import decoder_from_settings
 from ..settings import Settings
 from . import bars, summary, symbols
+from .bar_json import RenderedBarFiles
 from .engine import QueryEngine
 from .hybrid import HybridTrades, recent_trades
 from .snapshots import TableMissing
@@ -26,6 +27,7 @@ class QueryService:
         self.engine = engine or QueryEngine.from_settings(settings, catalog)
         self._reader: TailReader | None = None
         self.file_stats = summary.FileStats(settings.query.summary_file_cache_entries)
+        self.bar_files = RenderedBarFiles(settings.query.plan_cache_entries)
         self._symbols: tuple[int | None, list[dict]] | None = None
         self._lock = threading.Lock()
 
@@ -68,8 +70,11 @@ class QueryService:
     def recent(self, flt: TradeFilter, limit: int) -> HybridTrades:
         return recent_trades(self.engine, self.reader, flt, limit)
 
-    def ohlcv(self, symbol: str, interval: str, start_us: int, end_us: int, limit: int):
-        return bars.bars(self.engine, symbol, interval, start_us, end_us, limit)
+    def ohlcv(self, symbol: str, interval: str, start_us: int, end_us: int, limit: int, exchange: str | None = None):
+        return bars.bars(self.engine, symbol, interval, start_us, end_us, limit, exchange)
+
+    def ohlcv_json(self, symbol: str, interval: str, start_us: int, end_us: int, limit: int, exchange: str | None = None) -> list[str]:
+        return self.bar_files.bars_json(self.engine, symbol, interval, start_us, end_us, limit, exchange)
 
     def summary(self, end_us: int | None = None) -> list[dict]:
         return summary.summary(self.engine, self.file_stats, end_us or time.time_ns() // 1000, self.settings.query.summary_window_h)

@@ -3,7 +3,8 @@
 Prices, quantities and inter-trade gaps are sampled from the recorded BTCUSDT trades; other symbols
 reuse them rescaled to their own magnitudes (SHIB/PEPE: sub-micro prices, billions of units), all
 as exact decimals. Rows are written one day per append, so gold's hour partitions give hourly files
-sorted by trade time, as the medallion writes them after compaction.
+sorted by trade time, as the medallion writes them after compaction. Bars come from the same builder
+the ohlcv assets run (query/bar_build.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 
 from ..lakehouse.tables import ensure_all_tables, load
+from .bar_build import build_bars
+from .engine import QueryEngine
 
 # symbol -> (base, quote, price multiplier, price unit, quantity multiplier, quantity unit, share of trades)
 # applied to the recording's price in cents and quantity in 1e-8 units.
@@ -76,8 +79,9 @@ ORDER BY g.t_us, g.n
 
 
 def build_gold(catalog: Catalog, namespace: str, recordings: list[Path], rows: int, days: int, end_day_us: int,
-               progress: Callable[[str], None] = print) -> None:
-    """Write `rows` trades over `days` days ending at `end_day_us` into gold_trades, then 1m bars."""
+               progress: Callable[[str], None] = print, minute_bars: bool = True) -> None:
+    """Write `rows` trades over `days` days ending at `end_day_us` into gold_trades, then (minute_bars) their
+    1m bars with the bar assets' own builder."""
     tables = ensure_all_tables(catalog, namespace)
     gold = tables["gold_trades"]
     con = duckdb.connect()
@@ -95,24 +99,9 @@ def build_gold(catalog: Catalog, namespace: str, recordings: list[Path], rows: i
         arrow = arrow.append_column("vendor_data", pa.nulls(arrow.num_rows, schema.field("vendor_data").type))
         gold.append(arrow.cast(schema), snapshot_properties={ROWS_PROPERTY: str(rows)} if day == days - 1 else {})
         progress(f"gold_trades: day {day + 1}/{days} written ({n:,} rows)")
-    _build_minute_bars(con, load(catalog, namespace, "gold_trades"), tables["ohlcv_1m"])
-    progress("ohlcv_1m written")
-
-
-_BARS_SQL = """
-SELECT symbol, time_bucket(INTERVAL 1 minute, trade_time) AS bucket_start,
-       arg_min(price, {'t': trade_time, 'm': message_id}) AS open, max(price) AS high, min(price) AS low,
-       arg_max(price, {'t': trade_time, 'm': message_id}) AS close, sum(quantity) AS volume,
-       sum(quote_quantity) AS quote_volume,
-       CAST(sum(quote_quantity) / sum(quantity) AS DECIMAL(38,18)) AS vwap, count(*) AS trade_count
-FROM read_parquet($files) GROUP BY ALL ORDER BY bucket_start, symbol
-"""
-
-
-def _build_minute_bars(con: duckdb.DuckDBPyConnection, gold, bars) -> None:
-    # vwap through DuckDB's decimal division is approximate: fine for benchmark data, not for the real asset.
-    files = [t.file.file_path.removeprefix("file://") for t in gold.scan().plan_files()]
-    bars.append(con.sql(_BARS_SQL, params={"files": files}).to_arrow_table().cast(bars.schema().as_arrow()))
+    if minute_bars:
+        build_bars(QueryEngine(catalog, namespace), "1m", end_day_us - days * DAY_US, end_day_us)
+        progress("ohlcv_1m written")
 
 
 def built_rows(catalog: Catalog, namespace: str) -> int | None:

@@ -18,9 +18,9 @@ EXPECTED_PARTITIONS = {
     "gold_trades": [("trade_time", "hour")],
     "feed_gaps": [("detected_at", "day")],
     "instruments": [],
-    "ohlcv_1m": [("bucket_start", "day")],
-    "ohlcv_1h": [("bucket_start", "month")],
-    "ohlcv_1d": [("bucket_start", "month")],
+    "ohlcv_1m": [("open_time", "hour")],
+    "ohlcv_1h": [("open_time", "day")],
+    "ohlcv_1d": [("open_time", "day")],
 }
 
 

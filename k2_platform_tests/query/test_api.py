@@ -27,8 +27,11 @@ def client(settings, catalog):
     append_gold(gold, BTC[100:], {})
     bars = load(catalog, settings.catalog.namespace, "ohlcv_1m")
     one = {"open": Decimal("1.5"), "high": Decimal("2"), "low": Decimal("1"), "close": Decimal("1.75"), "volume": Decimal("10"),
-           "quote_volume": Decimal("15"), "vwap": Decimal("1.5"), "trade_count": 3}
-    bars.append(pa.Table.from_pylist([{"symbol": "BTCUSDT", "bucket_start": T0 // 60_000_000 * 60_000_000 + m * 60_000_000, **one}
+           "quote_volume": Decimal("15"), "vwap": Decimal("1.5"), "trade_count": 3, "taker_buy_base_volume": Decimal("4"),
+           "taker_buy_quote_volume": Decimal("6")}
+    minute = T0 // 60_000_000 * 60_000_000
+    bars.append(pa.Table.from_pylist([{"exchange": "binance", "symbol": "BTCUSDT", "open_time": minute + m * 60_000_000,
+                                       "close_time": minute + (m + 1) * 60_000_000 - 1, **one}
                                       for m in range(30)], schema=bars.schema().as_arrow()))
     settings = settings.model_copy(update={"query": settings.query.model_copy(update={"max_limit": 50})})
     with TestClient(create_app(settings)) as c:
@@ -81,9 +84,12 @@ def test_ohlcv_returns_bars_of_the_interval_table(client):
     start = T0 // 60_000_000 * 60_000_000
     body = client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1m", "start": iso_us(start + 5 * 60_000_000),
                                            "end": iso_us(start + 15 * 60_000_000)}).json()
-    assert [b["bucket_start"] for b in body["data"]] == [iso_us(start + m * 60_000_000) for m in range(5, 15)]
-    assert body["data"][0] | {"bucket_start": None} == {"symbol": "BTCUSDT", "bucket_start": None, "open": "1.5", "high": "2", "low": "1",
-                                                       "close": "1.75", "volume": "10", "quote_volume": "15", "vwap": "1.5", "trade_count": 3}
+    assert [b["open_time"] for b in body["data"]] == [iso_us(start + m * 60_000_000) for m in range(5, 15)]
+    assert body["data"][0] | {"open_time": None, "close_time": None} == {
+        "exchange": "binance", "symbol": "BTCUSDT", "open_time": None, "close_time": None, "open": "1.5", "high": "2", "low": "1",
+        "close": "1.75", "volume": "10", "quote_volume": "15", "vwap": "1.5", "trade_count": 3, "taker_buy_base_volume": "4",
+        "taker_buy_quote_volume": "6"}
+    assert body["data"][0]["close_time"] == iso_us(start + 6 * 60_000_000 - 1)
     assert client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1h", "start": iso_us(start), "end": iso_us(start + HOUR)}).json()["data"] == []
     _error(client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "5m"}), 400, "invalid_parameter", "interval")
     _error(client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "start": iso_us(start + HOUR), "end": iso_us(start)}), 400, "invalid_time_range")

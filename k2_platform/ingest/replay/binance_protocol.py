@@ -63,7 +63,7 @@ def historical_trades(state: ReplayState, query: str) -> tuple[int, str]:
         start = timeline.position_of(int(params["fromId"])) if "fromId" in params else max(0, len(timeline) - limit)
     except ValueError:
         return 400, json.dumps({"code": -1100, "msg": "Illegal characters found in a parameter."})
-    rows = [timeline[p] for p in range(start, min(start + limit, state.horizon(timeline)))]
+    rows = [t for t in (timeline[p] for p in range(start, min(start + limit, state.horizon(timeline)))) if not state.withheld(t.trade_id)]
     return 200, json.dumps([
         {"id": t.trade_id, "price": t.price, "qty": t.quantity, "quoteQty": str(Decimal(t.price) * Decimal(t.quantity)),
          "time": t.trade_ms, "isBuyerMaker": t.buyer_is_maker, "isBestMatch": t.best_match}

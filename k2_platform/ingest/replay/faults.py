@@ -20,8 +20,22 @@ class FaultPlan:
     # Disconnect a client whose unsent backlog exceeds this (what exchanges do to slow consumers).
     slow_consumer_kb: int | None = None
 
+    # (trade id, N): that trade is withheld from the WebSocket and REST history until N more trades of its
+    # stream went out (or the stream ends), then sent late (a trade reaching gold after its bar was built).
+    hold_back: tuple[int, int] | None = None
+
+    def holds(self, trade_id: int) -> bool:
+        return self.hold_back is not None and self.hold_back[0] == trade_id
+
     def skips(self, trade_id: int) -> bool:
         return self.skip_ids is not None and self.skip_ids[0] <= trade_id <= self.skip_ids[1]
+
+
+def parse_hold_back(text: str) -> tuple[int, int]:
+    trade_id, sep, later = text.partition(":")
+    if not sep or not trade_id.isdigit() or not later.isdigit() or int(later) < 1:
+        raise ValueError(f"expected TRADE_ID:N (N >= 1 trades later), got {text!r}")
+    return int(trade_id), int(later)
 
 
 def parse_id_range(text: str) -> tuple[int, int]:

@@ -111,7 +111,7 @@ async def _subscribe(conn: ReplayConnection, params: dict, req_id) -> list[async
         key = f"kraken:{symbol}"
         if snapshot:
             end = conn.state.cursors.get(key, 0)
-            recent = [timeline[p] for p in range(max(0, end - SNAPSHOT_SIZE), end) if not conn.state.config.faults.skips(timeline[p].trade_id)]
+            recent = [timeline[p] for p in range(max(0, end - SNAPSHOT_SIZE), end) if not conn.state.config.faults.skips(timeline[p].trade_id) and not conn.state.withheld(timeline[p].trade_id)]
             if recent:
                 await conn.ws.send(f'{{"channel":"trade","type":"snapshot","data":[{",".join(_row(t, symbol) for t in recent)}]}}')
         tasks.append(asyncio.create_task(stream(
@@ -157,7 +157,7 @@ def trades_history(state: ReplayState, query: str) -> tuple[int, str]:
         previous_ms = t.trade_ms
         position += 1
         cursor = _cursor(t, index_in_ms)
-        if cursor <= since:
+        if cursor <= since or state.withheld(t.trade_id):
             continue
         seconds = f"{t.trade_ms // 1000}.{t.trade_ms % 1000:03d}000"
         rows.append([t.price, t.quantity, seconds, "s" if t.buyer_is_maker else "b", "m", "", t.trade_id])

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from ..recording import Timeline, load_recordings
+from ..recording import Timeline, load_recordings, rebased
 from . import binance_protocol, kraken_protocol
 from .faults import FaultPlan
 from .state import ReplayConfig, ReplayState
@@ -22,8 +22,12 @@ _REST = {"/api/v3/historicalTrades": binance_protocol.historical_trades, "/0/pub
 
 
 def replay_config(recordings: list[Path], speed: float | None = None, loops: int = 1, faults: FaultPlan | None = None,
-                  kraken_pairs: dict[str, str] | None = None) -> ReplayConfig:
-    timelines = {symbol: Timeline(trades, loops) for symbol, trades in load_recordings(recordings).items()}
+                  kraken_pairs: dict[str, str] | None = None, first_trade_ms: int | None = None) -> ReplayConfig:
+    """first_trade_ms: shift the recordings so their first trade happens then (loops continue forward from it)."""
+    recorded = load_recordings(recordings)
+    if first_trade_ms is not None:
+        recorded = rebased(recorded, first_trade_ms)
+    timelines = {symbol: Timeline(trades, loops) for symbol, trades in recorded.items()}
     return ReplayConfig(timelines=timelines, speed=speed, faults=faults or FaultPlan(), kraken_pairs=kraken_pairs or {})
 
 

@@ -32,6 +32,32 @@ class ReplayState:
         self.silenced = False
         self.connections = 0
         self.malformed_sent = 0
+        self.held: dict[str, tuple[RecordedTrade, int]] = {}  # subscription key -> (held-back trade, trades left before it)
+
+    def withheld(self, trade_id: int) -> bool:
+        """A held-back trade not yet sent late: REST history does not show it either."""
+        return any(trade.trade_id == trade_id and left >= 0 for trade, left in self.held.values())
+
+    def hold_or_release(self, key: str, trade: RecordedTrade) -> list[RecordedTrade]:
+        """The trades to send now in place of `trade` under the hold-back fault."""
+        if self.config.faults.holds(trade.trade_id) and key not in self.held:
+            self.held[key] = (trade, self.config.faults.hold_back[1])
+            return []
+        if key not in self.held or self.held[key][1] < 0:
+            return [trade]
+        held, left = self.held[key]
+        if left > 1:
+            self.held[key] = (held, left - 1)
+            return [trade]
+        self.held[key] = (held, -1)  # released: never held again on this subscription
+        return [trade, held]
+
+    def release(self, key: str) -> list[RecordedTrade]:
+        if key not in self.held or self.held[key][1] < 0:
+            return []
+        held, _left = self.held[key]
+        self.held[key] = (held, -1)
+        return [held]
 
     def horizon(self, timeline: Timeline) -> int:
         """Trades before this position have happened (been streamed); REST history shows only those."""

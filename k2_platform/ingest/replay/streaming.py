@@ -78,7 +78,7 @@ async def stream(conn: ReplayConnection, key: str, timeline: Timeline, build: Fr
                     await asyncio.sleep(wait)
                 next_position += 1
                 if not faults.skips(trade.trade_id):
-                    batch.append(trade)
+                    batch += state.hold_or_release(key, trade)
             frames = build(batch) if batch else []
             if faults.malformed_every and frames:
                 frames = _with_malformed(conn, frames, batch[-1], malformed)
@@ -86,6 +86,9 @@ async def stream(conn: ReplayConnection, key: str, timeline: Timeline, build: Fr
                 await conn.send(frames)
             position = state.cursors[key] = next_position
             await conn.after_messages()
+        late = state.release(key)  # the stream ended before N more trades: the held-back trade goes last
+        if late:
+            await conn.send(build(late))
     except ConnectionClosed:
         return
 

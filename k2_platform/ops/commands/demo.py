@@ -29,7 +29,8 @@ def recordings(settings) -> list[str]:
 def background_commands(settings) -> dict[str, list[str]]:
     k2 = [sys.executable, "-m", "k2_platform.ops.cli"]
     d = settings.demo
-    replay = k2 + ["replay-server", "--speed", d.speed, "--loops", str(d.loops), "--kraken-pair", d.kraken_pair]
+    # Rebased to now: the demo's trades, partitions, bars and freshness are today's, as with a live feed.
+    replay = k2 + ["replay-server", "--speed", d.speed, "--loops", str(d.loops), "--kraken-pair", d.kraken_pair, "--rebase-time", "now"]
     for path in recordings(settings):
         replay += ["--recording", path]
     return {"replay-server": replay, "ingest": k2 + ["ingest", "--exchange", d.exchanges, "--symbols", d.symbols]}

@@ -46,7 +46,7 @@ def _trades(args, service: QueryService) -> int:
 def _ohlcv(args, service: QueryService) -> int:
     end = _time(args.end) if args.end else time.time_ns() // 1000
     start = _time(args.start) if args.start else end - args.limit * INTERVAL_US[args.interval]
-    _print_table(service.ohlcv(service.check_symbol(args.symbol), args.interval, start, end, args.limit), args.format)
+    _print_table(service.ohlcv(service.check_symbol(args.symbol), args.interval, start, end, args.limit, args.exchange), args.format)
     return 0
 
 
@@ -101,6 +101,7 @@ def register(sub) -> None:
     p.add_argument("--start", help="inclusive start, ISO 8601 (default: --limit bars before --end)")
     p.add_argument("--end", help="exclusive end, ISO 8601 (default: now)")
     p.add_argument("--limit", type=int, default=1440, help="at most this many bars (default: 1440)")
+    p.add_argument("--exchange", choices=EXCHANGES, help="only this exchange's bars")
 
     p = add("summary", "rolling-window statistics per symbol (window from settings, default 24 h)", _summary)
     p.add_argument("--as-of", help="window end, ISO 8601 (default: now)")

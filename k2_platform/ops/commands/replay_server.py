@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-from ...ingest.replay.faults import FaultPlan, parse_id_range
+from ...ingest.replay.faults import FaultPlan, parse_hold_back, parse_id_range
 from ...ingest.replay.server import ReplayServer, replay_config
 from ..errors import StackError
 
@@ -20,6 +22,9 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, help="listen port (default: settings ingest.replay_port; 0 picks a free port)")
     p.add_argument("--speed", default="1", help="1 = recorded pace, N = N times faster, 'max' = as fast as possible (default 1)")
     p.add_argument("--loops", type=int, default=1, help="replay the recording this many times with shifted ids and times (default 1)")
+    p.add_argument("--rebase-time", metavar="now|ISO-8601",
+                   help="shift the recording so its first trade happens at this time ('now': when the server starts); "
+                        "loops continue forward from there. With --speed 1 trade times then follow the wall clock")
     p.add_argument("--kraken-pair", action="append", default=[], metavar="CANONICAL=RECORDED",
                    help="serve a recorded symbol as a Kraken instrument, e.g. BTCUSD=BTCUSDT (then BTC/USD and XBT/USD stream it)")
     f = p.add_argument_group("fault injection")
@@ -29,6 +34,8 @@ def register(sub) -> None:
     f.add_argument("--resend", type=int, default=0, metavar="N", help="after a reconnect, resend the last N already-sent trades")
     f.add_argument("--malformed-every", type=int, metavar="N", help="add a malformed frame every N messages")
     f.add_argument("--silent-after", type=int, metavar="N", help="once, after N messages: go silent and stop answering pings")
+    f.add_argument("--hold-back", type=parse_hold_back, metavar="TRADE_ID:N",
+                   help="withhold this trade (WebSocket and REST) until N more trades went out, then send it late")
     f.add_argument("--slow-consumer-kb", type=int, metavar="KB", help="disconnect a client whose unsent backlog exceeds KB")
     p.set_defaults(func=run)
 
@@ -43,6 +50,18 @@ def _speed(text: str) -> float | None:
     if speed <= 0:
         raise StackError(f"--speed must be a positive number or 'max', got {text!r}")
     return speed
+
+
+def _rebase_ms(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text == "now":
+        return time.time_ns() // 1_000_000
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise StackError(f"--rebase-time expects 'now' or an ISO 8601 time, got {text!r}") from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp() * 1000)
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
@@ -61,8 +80,9 @@ def run(args, settings) -> int:
         raise StackError(f"recording not found: {', '.join(missing)}")
     faults = FaultPlan(disconnect_after=args.disconnect_after, disconnects=args.disconnects, skip_ids=args.skip_ids,
                        resend=args.resend, malformed_every=args.malformed_every, silent_after=args.silent_after,
-                       slow_consumer_kb=args.slow_consumer_kb)
-    config = replay_config(args.recording, speed=_speed(args.speed), loops=args.loops, faults=faults, kraken_pairs=_pairs(args.kraken_pair))
+                       slow_consumer_kb=args.slow_consumer_kb, hold_back=args.hold_back)
+    config = replay_config(args.recording, speed=_speed(args.speed), loops=args.loops, faults=faults, kraken_pairs=_pairs(args.kraken_pair),
+                           first_trade_ms=_rebase_ms(args.rebase_time))
     i = settings.ingest
     server = ReplayServer(config, args.host or i.replay_host, i.replay_port if args.port is None else args.port,
                           i.replay_ping_interval_s, i.replay_heartbeat_s)

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from ...lakehouse.degradation_metrics import DegradationCollector
 from ...settings import EXCHANGES, Settings, load_settings
-from ..bars import BAR_COLUMNS, INTERVAL_US, INTERVALS
+from ..bars import INTERVAL_US, INTERVALS
 from ..cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
 from ..health import health
 from ..render import JSON_COLUMN, json_array, with_json
@@ -100,14 +100,12 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
 
     @app.get("/v1/ohlcv", response_model=models.Bars, summary="OHLCV bars of a symbol")
     def ohlcv(symbol: Symbol, interval: Annotated[Literal[INTERVALS], Query(description="Bar size")] = "1m",  # type: ignore[valid-type]
-              start: Start = None, end: End = None, limit: Limit = settings.query.default_limit):
+              start: Start = None, end: End = None, limit: Limit = settings.query.default_limit, exchange: Exchange = None):
         checked = service.check_symbol(symbol)
         end_us = _us(end) if end is not None else time.time_ns() // 1000
         start_us = _us(start) if start is not None else end_us - limit * INTERVAL_US[interval]
         _check_range(start_us, end_us)
-        bars = service.ohlcv(checked, interval, start_us, end_us, limit)
-        return _json_rows(with_json(service.engine.cursor(), bars, BAR_COLUMNS, "bucket_start")[JSON_COLUMN].to_pylist(),
-                          {"interval": interval})
+        return _json_rows(service.ohlcv_json(checked, interval, start_us, end_us, limit, exchange), {"interval": interval})
 
     @app.get("/v1/symbols", response_model=models.Symbols, summary="Known symbols and their venue spellings")
     def symbols():

@@ -44,16 +44,22 @@ class RecentTrades(BaseModel):
 
 
 class Bar(BaseModel):
+    """A kline (Binance's columns) plus VWAP; no bar exists for a window without trades."""
+
+    exchange: str
     symbol: str
-    bucket_start: Timestamp
-    open: DecimalText
+    open_time: Timestamp = Field(description="Window start (inclusive)")
+    open: DecimalText = Field(description="First trade's price by (trade_time, sequence)")
     high: DecimalText
     low: DecimalText
-    close: DecimalText
-    volume: DecimalText
+    close: DecimalText = Field(description="Last trade's price by (trade_time, sequence)")
+    volume: DecimalText = Field(description="Base-asset volume")
+    close_time: Timestamp = Field(description="Window end minus 1 µs")
     quote_volume: DecimalText
-    vwap: DecimalText
     trade_count: int
+    taker_buy_base_volume: DecimalText = Field(description="Base volume of trades whose aggressor bought")
+    taker_buy_quote_volume: DecimalText
+    vwap: DecimalText = Field(description="quote_volume / volume, rounded half-even to 18 decimals")
 
 
 class Bars(BaseModel):
