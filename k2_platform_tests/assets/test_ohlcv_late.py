@@ -45,7 +45,7 @@ def test_a_late_trade_rebuilds_only_the_partitions_it_touches_to_the_right_value
         run_ingest(settings, server.url, ["binance"], ["BTCUSDT"], RECORDED_TRADES)
     defs, instance = build_definitions(settings), temp_instance(tmp_path)
 
-    assert all(r.success for r in run_steps(defs, instance, "bronze", "refine", "gold"))
+    assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))
     gold = load(catalog, namespace, "gold_trades").scan().to_arrow()
     assert gold.num_rows == RECORDED_TRADES - 1 and str(LATE_ID) not in set(gold["trade_id"].to_pylist())
     first = tick(defs, instance, None)
@@ -56,7 +56,7 @@ def test_a_late_trade_rebuilds_only_the_partitions_it_touches_to_the_right_value
     late_bar_before = before[before["open_time"] == LATE_MINUTE_US].iloc[0]
     files_after_midnight = _files_after_midnight(catalog, namespace)
 
-    assert all(r.success for r in run_steps(defs, instance, "bronze", "refine", "gold"))  # the late trade lands in gold
+    assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))  # the late trade lands in gold
     assert load(catalog, namespace, "gold_trades").scan().to_arrow().num_rows == RECORDED_TRADES
     second = tick(defs, instance, first.cursor)
     assert _requested(second) == {("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-08-23:00"), ("build_ohlcv_1h", "2024-08-08", "2024-08-08"),
