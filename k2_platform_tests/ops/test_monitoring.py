@@ -19,9 +19,10 @@ import pytest
 from k2_platform.definitions import build_definitions
 from k2_platform.ingest.replay.faults import FaultPlan
 from k2_platform.lakehouse.tables import load
-from k2_platform.ops.processes import free_port, stop_pid
+from k2_platform.ops.processes import free_port, pid_alive, stop_pid
 from k2_platform.ops.stack import monitoring_services, start_all
-from k2_platform.settings import MonitoringSettings
+from k2_platform.lakehouse.metrics_collector import consumed_topics
+from k2_platform.settings import MonitoringSettings, Settings
 from k2_platform_tests.assets.dagster_steps import run_steps, temp_instance
 from k2_platform_tests.ingest.conftest import FIRST_ID, RECORDED_TRADES, read_topic, start_replay
 
@@ -207,3 +208,43 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
     finally:
         for child in children:
             stop_pid(child.pid)
+
+
+def test_up_with_monitoring_scrapes_the_stack_on_loopback_and_down_stops_it(tmp_path):
+    env = {**os.environ, "K2_STATE_DIR": str(tmp_path / "state"), "K2_KAFKA__PORT": str(free_port()),
+           "K2_KAFKA__CONTROLLER_PORT": str(free_port()), "K2_MONITORING__PROMETHEUS_PORT": str(free_port()),
+           "K2_MONITORING__EXPORTER_PORT": str(free_port()), "K2_MONITORING__SCRAPE_INTERVAL_S": "1",
+           "K2_INGEST__METRICS_PORT": str(free_port()), "K2_QUERY__API_PORT": str(free_port())}
+    env.pop("K2_CONFIG", None)
+    k2 = [sys.executable, "-m", "k2_platform.ops.cli"]
+    try:
+        up = subprocess.run([*k2, "up", "--with-monitoring"], env=env, capture_output=True, text=True, timeout=240)
+        assert up.returncode == 0, up.stderr
+        assert "K2 metrics exporter started" in up.stdout and "Prometheus started" in up.stdout
+        again = subprocess.run([*k2, "up", "--with-monitoring"], env=env, capture_output=True, text=True, timeout=240).stdout
+        assert "Prometheus already running" in again and "K2 metrics exporter already running" in again
+        status = json.loads(subprocess.run([*k2, "status", "--json"], env=env, capture_output=True, text=True, timeout=60).stdout.splitlines()[-1])
+        services = {name: status["services"][name] for name in ("metrics", "prometheus")}
+        assert all(svc["running"] and svc["answers"] for svc in services.values()), services
+
+        prom = PrometheusApi(f"http://127.0.0.1:{env['K2_MONITORING__PROMETHEUS_PORT']}")
+        prom.await_scrape_after("k2-metrics", time.time())
+        with urllib.request.urlopen(f"{prom.url}/api/v1/targets", timeout=10) as resp:
+            targets = {t["labels"]["job"]: t["scrapeUrl"] for t in json.load(resp)["data"]["activeTargets"]}
+        assert targets == {
+            "k2-ingest": f"http://127.0.0.1:{env['K2_INGEST__METRICS_PORT']}/metrics",
+            "k2-api": f"http://127.0.0.1:{env['K2_QUERY__API_PORT']}/metrics",
+            "k2-metrics": f"http://127.0.0.1:{env['K2_MONITORING__EXPORTER_PORT']}/metrics",
+        }
+        assert prom.value("k2_lakehouse_scrape_success") == 1
+        lag = prom.query("k2_consumer_lag_records")  # fresh topics and tables: every partition present, nothing behind
+        consumed = consumed_topics(Settings())
+        assert len(lag) == sum(len(topics) for topics in consumed.values()) * 3 and all(float(r["value"][1]) == 0 for r in lag)
+        assert prom.value("k2_degradation_level") == 0
+
+        down = subprocess.run([*k2, "down"], env=env, capture_output=True, text=True, timeout=120).stdout
+        assert f"Prometheus stopped (pid {services['prometheus']['pid']})" in down
+        assert f"K2 metrics exporter stopped (pid {services['metrics']['pid']})" in down
+        assert not pid_alive(services["prometheus"]["pid"]) and not pid_alive(services["metrics"]["pid"])
+    finally:
+        subprocess.run([*k2, "down"], env=env, capture_output=True, timeout=120)
