@@ -18,15 +18,14 @@ import pytest
 
 from k2_platform.definitions import build_definitions
 from k2_platform.ingest.replay.faults import FaultPlan
+from k2_platform.lakehouse.metrics_collector import consumed_topics
 from k2_platform.lakehouse.tables import load
 from k2_platform.ops.processes import free_port, pid_alive, stop_pid
 from k2_platform.ops.stack import monitoring_services, start_all
-from k2_platform.lakehouse.metrics_collector import consumed_topics
 from k2_platform.settings import MonitoringSettings, Settings
 from k2_platform_tests.assets.dagster_steps import run_steps, temp_instance
 from k2_platform_tests.ingest.conftest import FIRST_ID, RECORDED_TRADES, read_topic, start_replay
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.dagster]
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("drain_bronze", "refine_silver", "build_gold", "drain_feed_gaps")
@@ -36,7 +35,7 @@ RESENT = 25
 
 def documented_metrics() -> list[str]:
     section = (ROOT / "README.md").read_text().split("## Metrics", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `(k2_[a-z0-9_]+)` \|", section, flags=re.M)
+    return re.findall(r"^\| `(k2_[a-z0-9_]+)` \|", section, flags=re.MULTILINE)
 
 
 def panel_queries() -> dict[str, str]:
@@ -85,7 +84,7 @@ class PrometheusApi:
 def _epoch(rfc3339: str) -> float:
     from datetime import datetime
 
-    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(rfc3339).timestamp()
 
 
 def _env(settings) -> dict:
@@ -123,6 +122,9 @@ def monitored(settings, catalog):
         service.stop()
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.dagster
 def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data(monitored, catalog, binance_recordings, tmp_path):
     s = monitored
     prom = PrometheusApi(f"http://{s.monitoring.host}:{s.monitoring.prometheus_port}")
@@ -210,20 +212,27 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
             stop_pid(child.pid)
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_up_with_monitoring_scrapes_the_stack_on_loopback_and_down_stops_it(tmp_path):
     env = {**os.environ, "K2_STATE_DIR": str(tmp_path / "state"), "K2_KAFKA__PORT": str(free_port()),
            "K2_KAFKA__CONTROLLER_PORT": str(free_port()), "K2_MONITORING__PROMETHEUS_PORT": str(free_port()),
            "K2_MONITORING__EXPORTER_PORT": str(free_port()), "K2_MONITORING__SCRAPE_INTERVAL_S": "1",
            "K2_INGEST__METRICS_PORT": str(free_port()), "K2_QUERY__API_PORT": str(free_port())}
     env.pop("K2_CONFIG", None)
-    k2 = [sys.executable, "-m", "k2_platform.ops.cli"]
+
+    def k2(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "k2_platform.ops.cli", *args], check=False, env=env, capture_output=True, text=True,
+                              timeout=240)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     try:
-        up = subprocess.run([*k2, "up", "--with-monitoring"], env=env, capture_output=True, text=True, timeout=240)
-        assert up.returncode == 0, up.stderr
-        assert "K2 metrics exporter started" in up.stdout and "Prometheus started" in up.stdout
-        again = subprocess.run([*k2, "up", "--with-monitoring"], env=env, capture_output=True, text=True, timeout=240).stdout
+        up = k2("up", "--with-monitoring")
+        assert "K2 metrics exporter started" in up and "Prometheus started" in up
+        again = k2("up", "--with-monitoring")
         assert "Prometheus already running" in again and "K2 metrics exporter already running" in again
-        status = json.loads(subprocess.run([*k2, "status", "--json"], env=env, capture_output=True, text=True, timeout=60).stdout.splitlines()[-1])
+        status = json.loads(k2("status", "--json").splitlines()[-1])
         services = {name: status["services"][name] for name in ("metrics", "prometheus")}
         assert all(svc["running"] and svc["answers"] for svc in services.values()), services
 
@@ -242,9 +251,28 @@ def test_up_with_monitoring_scrapes_the_stack_on_loopback_and_down_stops_it(tmp_
         assert len(lag) == sum(len(topics) for topics in consumed.values()) * 3 and all(float(r["value"][1]) == 0 for r in lag)
         assert prom.value("k2_degradation_level") == 0
 
-        down = subprocess.run([*k2, "down"], env=env, capture_output=True, text=True, timeout=120).stdout
+        down = k2("down")
         assert f"Prometheus stopped (pid {services['prometheus']['pid']})" in down
         assert f"K2 metrics exporter stopped (pid {services['metrics']['pid']})" in down
         assert not pid_alive(services["prometheus"]["pid"]) and not pid_alive(services["metrics"]["pid"])
     finally:
-        subprocess.run([*k2, "down"], env=env, capture_output=True, timeout=120)
+        k2("down")
+
+
+def test_dashboard_uses_the_provisioned_datasource_and_rendered_jobs_match_settings(tmp_path):
+    import yaml
+
+    from k2_platform.ops.prometheus import render_config
+
+    datasources = yaml.safe_load((ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"]
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "k2-overview.json").read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    uids = {p["datasource"]["uid"] for p in panels} | {t["datasource"]["uid"] for p in panels for t in p["targets"]}
+    assert uids == {d["uid"] for d in datasources}
+    s = Settings(state_dir=tmp_path, monitoring=MonitoringSettings(scrape_interval_s=1.5, exporter_port=9999))
+    config = render_config(s)
+    assert config["global"]["scrape_interval"] == "1500ms"
+    assert {j["job_name"]: j["static_configs"] for j in config["scrape_configs"]} == {
+        "k2-ingest": [{"targets": ["127.0.0.1:9464"]}], "k2-api": [{"targets": ["127.0.0.1:8686"]}],
+        "k2-metrics": [{"targets": ["127.0.0.1:9999"]}]}

@@ -27,7 +27,7 @@ def run(args, settings) -> int:
     registry = CollectorRegistry()
     registry.register(LakehouseCollector(settings))
     m = settings.monitoring
-    server, thread = start_http_server(m.exporter_port, addr=m.host, registry=registry)
+    server, _thread = start_http_server(m.exporter_port, addr=m.host, registry=registry)
     print(f"Serving lakehouse metrics at http://{m.host}:{m.exporter_port}/metrics", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
