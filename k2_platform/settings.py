@@ -301,6 +301,19 @@ class DemoSettings(BaseModel):
     kraken_pair: str = "BTCUSD=BTCUSDT"
 
 
+class MonitoringSettings(BaseModel):
+    """`k2 up --with-monitoring`: a local Prometheus and `k2 metrics` (lag, freshness, drain-run metrics), on loopback."""
+
+    host: str = "127.0.0.1"
+    prometheus_port: int = 9090
+    # `k2 metrics`: metrics computed at scrape time from Kafka watermarks and snapshot summaries, plus drain-run metrics.
+    exporter_port: int = 9465
+    scrape_interval_s: float = Field(15.0, gt=0)
+    prometheus_binary: str = "prometheus"  # Debian's package installs /usr/bin/prometheus
+    retention: str = "15d"
+    start_timeout_s: float = Field(30.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="K2_", env_nested_delimiter="__", extra="forbid")
 
@@ -319,9 +332,8 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = MaintenanceSettings()
     costs: CostSettings = CostSettings()
     degradation: DegradationSettings = DegradationSettings()
-
-
     bars: BarsSettings = BarsSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -358,6 +370,10 @@ class Settings(BaseSettings):
     @property
     def catalog_uri(self) -> str:
         return self.catalog.rest_uri if self.catalog.profile == "s3" else self.catalog_sql_uri
+
+    @property
+    def monitoring_dir(self) -> Path:
+        return self.state_dir / "monitoring"
 
     @property
     def dagster_home(self) -> Path:

@@ -23,4 +23,10 @@ if [ ! -f "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
   touch "$stamp"
 fi
 "$VENV/bin/python" -m k2_platform.ops.kafka_jars
+# Prometheus for `k2 up --with-monitoring` and its test (Debian's package); only when missing.
+if ! command -v prometheus >/dev/null 2>&1; then
+  echo "k2 setup: installing prometheus (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq prometheus >/dev/null
+fi
 export PATH="$VENV/bin:$PATH"

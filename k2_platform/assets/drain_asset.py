@@ -25,6 +25,7 @@ from ..checks.report import ERROR, check_result
 from ..lakehouse.backlog import Backlog
 from ..lakehouse.degradation_state import warn_checks_skipped
 from ..lakehouse.exactly_once import CommitOutcome, Guard
+from ..lakehouse.metrics import record_commit
 from ..lakehouse.offsets import OffsetRange, to_json
 from ..lakehouse.quality import Batch, RuleResult
 from ..resources import K2SettingsResource
@@ -163,6 +164,7 @@ def drain_asset(step: DrainStep) -> AssetsDefinition:
             raise Failure(str(failed), metadata={"guard_check": failed.check}) from failed
         lag_after = step.backlog(settings, catalog, cap=False).size
         for table, outcome in outcomes.items():
+            record_commit(settings, table, outcome.rows, outcome.committed, outcome.commit_s)
             context.log.info(f"{table}: {outcome.rows} rows for {rng.run_key(step.name)} ({outcome.note or 'committed'})")
             yield MaterializeResult(asset_key=table, metadata=outcome_metadata(outcome, rng, lag_before, lag_after, started))
         yield from judge.check_results(context)

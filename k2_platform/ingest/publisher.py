@@ -57,6 +57,8 @@ class Publisher:
         self.failed = 0
         self.failures: list[str] = []
         self._topics = {exchange: settings.topics.trades(exchange) for exchange in exchanges}
+        for topic in self._topics.values():
+            metrics.delivery_errors.labels(topic)  # exposed as 0 from the start, not only after a first failure
 
     @property
     def delivered(self) -> int:

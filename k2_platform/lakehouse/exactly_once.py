@@ -41,6 +41,7 @@ class CommitOutcome:
     attempts: int = 0
     bytes_written: int = 0
     note: str = ""
+    commit_s: float = 0.0  # the catalog commit alone (Prometheus k2_drain_commit_seconds)
 
 
 def commit_range(
@@ -77,6 +78,7 @@ def commit_range(
         tx = table.transaction()
         append_rows(tx, rows, summary)
         kill_if_armed(fault_point, "after_write")  # data files exist, the snapshot is not committed
+        commit_started = time.perf_counter()
         try:
             tx.commit_transaction()
         except CommitFailedException:
@@ -86,7 +88,7 @@ def commit_range(
         snapshot = table.current_snapshot()
         props = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
         return CommitOutcome(name, True, rows.num_rows, snapshot.snapshot_id if snapshot else None, before, after,
-                             attempt, int(props.get("added-files-size", 0)))
+                             attempt, int(props.get("added-files-size", 0)), commit_s=time.perf_counter() - commit_started)
     raise CommitContention(f"{name}: head moved on each of {attempts} commit attempts; retry the run")
 
 

@@ -9,21 +9,31 @@ from ..lakehouse.tables import ensure_all_tables
 from ..schemas.instruments import default_instruments
 from ..settings import Settings
 from .kafka_broker import KafkaBroker, ensure_topics
+from .metrics_exporter import MetricsExporter
+from .prometheus import Prometheus
 
 
-def services(settings: Settings) -> dict:
+def services(settings: Settings, monitoring: bool = True) -> dict:
+    """The stack's services in start order; monitoring=False leaves out Prometheus and its exporter (`k2 up`
+    starts them only with --with-monitoring; `k2 down` and `k2 status` always include them)."""
     found = {"kafka": KafkaBroker(settings)}
     if settings.catalog.profile == "s3":
         from .seaweedfs import SeaweedFS
 
         found["seaweedfs"] = SeaweedFS(settings)
+    if monitoring:
+        found.update(monitoring_services(settings))
     return found
 
 
-def up(settings: Settings, progress=print) -> None:
+def monitoring_services(settings: Settings) -> dict:
+    return {"metrics": MetricsExporter(settings), "prometheus": Prometheus(settings)}
+
+
+def start_all(found: dict, progress=print) -> None:
     started = []
     try:
-        for name, service in services(settings).items():
+        for service in found.values():
             progress(service.start(progress))
             started.append(service)
     except BaseException:
@@ -31,6 +41,10 @@ def up(settings: Settings, progress=print) -> None:
         for service in started:
             service.stop()
         raise
+
+
+def up(settings: Settings, progress=print, with_monitoring: bool = False) -> None:
+    start_all(services(settings, monitoring=False), progress)
     created = ensure_topics(settings)
     progress(f"Topics created: {', '.join(created)}" if created else "Topics already exist.")
     catalog = open_catalog(settings)
@@ -38,6 +52,8 @@ def up(settings: Settings, progress=print) -> None:
     if sync_instruments(catalog, settings.catalog.namespace, default_instruments()):
         progress("Instruments reference data written to the instruments table.")
     progress(f"Iceberg catalog {settings.catalog_uri}: namespace {settings.catalog.namespace}, {len(tables)} tables ready.")
+    if with_monitoring:  # after the tables: the exporter reads them from its first scrape
+        start_all(monitoring_services(settings), progress)
 
 
 def down(settings: Settings, wipe: bool = False, progress=print) -> None:

@@ -8,11 +8,13 @@ def register(sub) -> None:
     p = sub.add_parser("up", help="start Kafka (and SeaweedFS with --profile s3), create topics and Iceberg tables",
                        description="Idempotent: a second `k2 up` reports what already runs.")
     add_profile_argument(p)
+    p.add_argument("--with-monitoring", action="store_true",
+                   help="also start `k2 metrics` and a local Prometheus scraping the stack (ports: K2_MONITORING__*)")
     p.set_defaults(func=run)
 
 
 def run(args, settings) -> int:
-    up(with_profile(settings, args.profile))
+    up(with_profile(settings, args.profile), with_monitoring=args.with_monitoring)
     return 0
 
 
