@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import time
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from ..settings import Settings
 from . import metrics as drain
 from .bronze import TABLE as BRONZE, bronze_topics
 from .catalog import open_catalog
+from .degradation_metrics import DegradationCollector
 from .feed_gaps import TABLE as FEED_GAPS
 from .gold import TABLE as GOLD, gold_topics
 from .kafka_reader import watermarks
@@ -95,3 +97,11 @@ class LakehouseCollector:
             buckets = [(str(bound), n) for bound, n in zip(drain.COMMIT_BUCKETS, h["buckets"])] + [("+Inf", h["count"])]
             latency.add_metric([table], buckets, h["sum"])
         return rows, commits, latency
+
+
+def lakehouse_registry(settings: Settings) -> CollectorRegistry:
+    """What `k2 metrics` serves: the lakehouse's figures and the degradation level (exposed by this one process only)."""
+    registry = CollectorRegistry()
+    registry.register(LakehouseCollector(settings))
+    registry.register(DegradationCollector(settings))
+    return registry

@@ -1,13 +1,15 @@
 """The k2_degradation sensor over a real backlog (real Kafka, real drains through Dagster): CRITICAL widens
-batches, skips WARN checks with the level as explanation, defers derived schedules, is on /health and /metrics,
+batches, skips WARN checks with the level as explanation, defers derived schedules, is on /health and on the metrics exporter,
 drops no trade; and easing back to NORMAL one level per tick once the backlog is gone."""
 import pytest
 from dagster import AssetKey, RunRequest, build_schedule_context, build_sensor_context
 from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
 
 from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse import degradation_state
 from k2_platform.lakehouse.degradation import Level
+from k2_platform.lakehouse.metrics_collector import lakehouse_registry
 from k2_platform.lakehouse.tables import load
 from k2_platform.query.api import create_app
 from k2_platform.sensors.degradation import LEVEL_ASSET
@@ -79,7 +81,7 @@ def test_a_trade_offered_at_critical_reaches_gold_and_derived_work_waits(setting
     assert widened.tags["k2/records"] == "80"  # max_records_per_run 10 x CRITICAL's batch factor 8
     with TestClient(create_app(settings)) as client:
         health = client.get("/health").json()
-        metrics = client.get("/metrics").text
+    metrics = generate_latest(lakehouse_registry(settings)).decode()  # what `k2 metrics` serves to Prometheus
     assert (health["degradation"]["level"], health["degradation"]["lag_records"]) == ("CRITICAL", 100)
     assert "k2_degradation_level 3.0" in metrics.splitlines() and "k2_degradation_level_changes_total 1.0" in metrics.splitlines()
 

@@ -18,16 +18,13 @@ def register(sub) -> None:
 
 
 def run(args, settings) -> int:
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import start_http_server
 
-    from ...lakehouse.degradation_metrics import DegradationCollector
-    from ...lakehouse.metrics_collector import LakehouseCollector
+    from ...lakehouse.metrics_collector import lakehouse_registry
 
     if args.settings_file is not None:
         settings = Settings(**json.loads(args.settings_file.read_text()))
-    registry = CollectorRegistry()
-    registry.register(LakehouseCollector(settings))
-    registry.register(DegradationCollector(settings))
+    registry = lakehouse_registry(settings)
     m = settings.monitoring
     server, _thread = start_http_server(m.exporter_port, addr=m.host, registry=registry)
     print(f"Serving lakehouse metrics at http://{m.host}:{m.exporter_port}/metrics", flush=True)

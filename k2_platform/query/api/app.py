@@ -14,7 +14,6 @@ from fastapi import FastAPI, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from ...lakehouse.degradation_metrics import DegradationCollector
 from ...settings import EXCHANGES, Settings, load_settings
 from ..bars import INTERVAL_US, INTERVALS
 from ..cursor import Cursor, decode_cursor, encode_cursor, query_fingerprint
@@ -73,7 +72,6 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
                               "Decimals are exact strings; times are ISO 8601 UTC.")
     errors.install(app)
     registry = CollectorRegistry()
-    registry.register(DegradationCollector(settings))
     app.add_middleware(ApiMetrics, registry=registry)
     app.state.service = service
 
