@@ -299,6 +299,18 @@ class DemoSettings(BaseModel):
     symbols: str = "BTCUSDT,BTCUSD"
     # Kraken streams the recorded BTCUSDT trades as BTC/USD (and XBT/USD).
     kraken_pair: str = "BTCUSD=BTCUSDT"
+    # `k2 replay-server --rebase-time`: "now" makes the first trade now, so partitions, bars and freshness are
+    # today's as with a live feed; an ISO 8601 time; or "" for the recording's own clock.
+    rebase_time: str = "now"
+
+    @model_validator(mode="after")
+    def _rebased_replay_keeps_pace(self) -> DemoSettings:
+        # Faster than recorded, a recording rebased to now sends trades from the future, which ingest rejects
+        # as clock-skewed: refuse the combination instead of filling the DLQ.
+        if self.rebase_time == "now" and self.speed != "1":
+            raise ValueError(f"demo.rebase_time='now' needs demo.speed='1' (got {self.speed!r}): a faster replay would send trades "
+                             "from the future; set demo.rebase_time to an earlier ISO time or '' (the recording's own clock)")
+        return self
 
 
 class MonitoringSettings(BaseModel):

@@ -41,3 +41,11 @@ def test_unknown_setting_is_rejected(monkeypatch):
     monkeypatch.delenv("K2_CONFIG", raising=False)
     with pytest.raises(ValueError, match="kafak"):
         Settings(kafak={"port": 1})
+
+
+def test_a_demo_rebased_to_now_must_replay_at_recorded_pace(monkeypatch):
+    monkeypatch.delenv("K2_CONFIG", raising=False)
+    with pytest.raises(ValueError, match=r"demo.rebase_time='now' needs demo.speed='1' \(got 'max'\)"):
+        Settings(demo={"speed": "max"})
+    assert Settings(demo={"speed": "max", "rebase_time": ""}).demo.rebase_time == ""
+    assert Settings().demo.rebase_time == "now"

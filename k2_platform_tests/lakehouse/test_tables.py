@@ -42,7 +42,7 @@ def test_every_table_is_created_with_its_partitioning_format_and_codec(sql_setti
         assert table.format_version == 2
         assert table.properties["write.parquet.compression-codec"] == "zstd"
     gold = tables["gold_trades"]
-    assert [gold.schema().find_column_name(f.source_id) for f in gold.sort_order().fields] == ["trade_time", "trade_id"]
+    assert [gold.schema().find_column_name(f.source_id) for f in gold.sort_order().fields] == ["trade_time", "exchange", "symbol", "sequence"]
     assert gold.schema().find_field("price").field_type == DecimalType(38, 18)
     assert gold.properties["commit.retry.num-retries"] == "0"
     assert "commit.retry.num-retries" not in tables["instruments"].properties

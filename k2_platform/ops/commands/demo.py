@@ -29,8 +29,9 @@ def recordings(settings) -> list[str]:
 def background_commands(settings) -> dict[str, list[str]]:
     k2 = [sys.executable, "-m", "k2_platform.ops.cli"]
     d = settings.demo
-    # Rebased to now: the demo's trades, partitions, bars and freshness are today's, as with a live feed.
-    replay = k2 + ["replay-server", "--speed", d.speed, "--loops", str(d.loops), "--kraken-pair", d.kraken_pair, "--rebase-time", "now"]
+    replay = k2 + ["replay-server", "--speed", d.speed, "--loops", str(d.loops), "--kraken-pair", d.kraken_pair]
+    if d.rebase_time:
+        replay += ["--rebase-time", d.rebase_time]
     for path in recordings(settings):
         replay += ["--recording", path]
     return {"replay-server": replay, "ingest": k2 + ["ingest", "--exchange", d.exchanges, "--symbols", d.symbols]}
