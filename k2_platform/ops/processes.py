@@ -105,6 +105,31 @@ def stop_pid(pid: int, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def _sigint_default() -> None:
+    # A child inherits an ignored SIGINT from a background shell; `dagster dev` stops on SIGINT (and maps SIGTERM to it).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_group(argv: list[str], **popen) -> subprocess.Popen:
+    """A child in a session of its own, SIGINT as by default: stop_group then reaches every process it starts
+    (`dagster dev` starts a webserver, a daemon and a code server that would outlive it)."""
+    return subprocess.Popen(argv, start_new_session=True, preexec_fn=_sigint_default, **popen)
+
+
+def stop_group(process: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """SIGINT to the leader (it shuts its children down), then SIGKILL to whatever of its session is left."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from k2_platform.ops.processes import free_port
+from k2_platform.ops.processes import free_port, start_group, stop_group
 from k2_platform_tests.assets.test_materialize_by_hand import k2_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,11 +21,6 @@ STARTUP_S = 180  # `dagster dev` starts a webserver, a daemon and a code server:
 def code_location() -> str:
     """The code location's name as the UI shows it: workspace.yaml's module."""
     return yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"][0]["python_module"]["module_name"]
-
-
-def _sigint_default() -> None:
-    # A child inherits an ignored SIGINT from a background shell; `dagster dev` stops on SIGINT (and maps SIGTERM to it).
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -50,18 +44,11 @@ def dagster_ui(settings):
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**k2_environment(settings, settings.dagster_home), "HOME": os.environ.get("HOME", str(settings.state_dir))}
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "k2_platform.ops.cli", "dagster", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_sigint_default)
+        process = start_group([sys.executable, "-m", "k2_platform.ops.cli", "dagster", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_serving(url, process, log)
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        finally:
-            try:  # whatever of its own session outlived it (webserver, daemon, code server)
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(process)

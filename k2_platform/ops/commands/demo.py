@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from ..errors import StackError
-from ..processes import stop_pid
+from ..processes import start_group, stop_group, stop_pid
 from ..stack import up
 from .dagster import PROJECT_ROOT, add_ui_arguments, dagster_command
 
@@ -54,7 +54,7 @@ def run(args, settings) -> int:
             with open(logs / f"{name}.log", "ab") as log:
                 children[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
             print(f"{name} started (pid {children[name].pid}, log {logs / (name + '.log')})", flush=True)
-        children["dagster"] = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT)
+        children["dagster"] = start_group(argv, env=env, cwd=PROJECT_ROOT)
         print(f"dagster started (pid {children['dagster'].pid}): UI on http://{args.host}:{args.port}, "
               "drain sensors run bronze -> silver -> gold", flush=True)
         return children["dagster"].wait()
@@ -62,6 +62,8 @@ def run(args, settings) -> int:
         return 0
     finally:
         # Ingest first: it flushes what it holds while the exchange is still there to be read.
-        for name in ("ingest", "replay-server", "dagster"):
+        for name in ("ingest", "replay-server"):
             if name in children:
                 stop_pid(children[name].pid, timeout_s=30)
+        if "dagster" in children:
+            stop_group(children["dagster"])
