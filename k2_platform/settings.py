@@ -5,6 +5,7 @@ Values come, highest precedence first, from: keyword arguments, environment vari
 `k2.toml` in the working directory if present), then the defaults below, which work on a fresh
 machine with no configuration.
 """
+
 from __future__ import annotations
 
 import os
@@ -308,8 +309,10 @@ class DemoSettings(BaseModel):
         # Faster than recorded, a recording rebased to now sends trades from the future, which ingest rejects
         # as clock-skewed: refuse the combination instead of filling the DLQ.
         if self.rebase_time == "now" and self.speed != "1":
-            raise ValueError(f"demo.rebase_time='now' needs demo.speed='1' (got {self.speed!r}): a faster replay would send trades "
-                             "from the future; set demo.rebase_time to an earlier ISO time or '' (the recording's own clock)")
+            raise ValueError(
+                f"demo.rebase_time='now' needs demo.speed='1' (got {self.speed!r}): a faster replay would send trades "
+                "from the future; set demo.rebase_time to an earlier ISO time or '' (the recording's own clock)"
+            )
         return self
 
 

@@ -1,4 +1,5 @@
 """A real browser for the UI tests: Debian's chromium driven by Playwright (its own browser download cannot work here)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """`k2 dagster` (the real `dagster dev` on workspace.yaml) as a test runs it: on a free port, with this test's settings."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ def dagster_ui(settings):
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**k2_environment(settings, settings.dagster_home), "HOME": os.environ.get("HOME", str(settings.state_dir))}
     with open(log, "wb") as out:
-        process = start_group([sys.executable, "-m", "k2_platform.ops.cli", "dagster", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=out, stderr=subprocess.STDOUT)
+        process = start_group(
+            [sys.executable, "-m", "k2_platform.ops.cli", "dagster", "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_serving(url, process, log)

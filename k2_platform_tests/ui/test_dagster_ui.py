@@ -1,4 +1,5 @@
 """What a user sees in the Dagster UI (`k2 dagster`) in a real browser, after the medallion drained real trades."""
+
 from __future__ import annotations
 
 import re
