@@ -104,3 +104,5 @@ async def _serve(server: ReplayServer, trades: int) -> None:
           f"Kraken {server.url}/v2", flush=True)
     await stop.wait()
     await server.stop()
+    # The totals a drill reconciles against (the DLQ must hold exactly the malformed frames sent).
+    print(f"replay exchange stopped: {server.state.connections} connections, {server.state.malformed_sent} malformed frames sent", flush=True)
