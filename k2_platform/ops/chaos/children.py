@@ -51,7 +51,7 @@ class ReplayExchange:
         self.env, self.log_file, self.start_timeout_s = env, log_file, start_timeout_s
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "ReplayExchange":
+    def __enter__(self) -> ReplayExchange:
         self.proc = start_k2(self.args, self.env, self.log_file)
         deadline = time.monotonic() + self.start_timeout_s
         while _READY_LINE not in self.log_file.read_text(errors="replace"):

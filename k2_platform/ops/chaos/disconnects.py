@@ -2,8 +2,8 @@
 the feed already has. Ingest reconnects, asks REST for what fell between, and drops the resends by message_id."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...ingest.recording import load_recordings
 from ...settings import Settings

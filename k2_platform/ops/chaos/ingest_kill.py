@@ -13,9 +13,9 @@ from __future__ import annotations
 import random
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ...ingest.recording import load_recordings
 from ...settings import Settings

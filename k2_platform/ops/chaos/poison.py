@@ -3,8 +3,8 @@ price, negative quantity, a price beyond decimal(38,18)) into the stream. Each m
 with a reason, exactly as many as the exchange sent, and every good trade in gold."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...ingest.recording import load_recordings
 from ...settings import Settings

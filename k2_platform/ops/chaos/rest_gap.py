@@ -2,8 +2,8 @@
 Ingest must see the gap, fill it from REST, and record it in feed_gaps as repaired, for every exchange."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...ingest.recording import load_recordings
 from ...settings import Settings

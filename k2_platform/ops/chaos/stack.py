@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ...settings import Settings, TopicSettings
 from ..kafka_broker import KafkaBroker, ensure_topics

@@ -80,6 +80,6 @@ def print_table(result: ChaosResult) -> None:
     print(header + "\n" + "-" * len(header))
     for r in result.rows:
         print(f"{r.label:<10} {r.sent:>9,} {r.in_gold:>9,} {r.lost:>6,} {r.duplicated:>10,} {'':>10}")
-    print(f"{'total':<10} {result.sent:>9,} {result.in_gold:>9,} {result.lost:>6,} {result.duplicated:>10,} {result.max_recovery_s:>10.2f}")
+    print(f"{'total':<10} {result.sent:>9,} {result.in_gold:>9,} {result.lost:>6,} {result.duplicated:>10,} {result.max_recovery_s:>10.3f}")
     for key, value in result.details.items():
         print(f"  {key}: {value}")
