@@ -1,5 +1,6 @@
 """The feed-side `k2 chaos` scenarios in their CI form (a faster replay, fewer faults), as a user runs them:
 each ends with the real medallion draining Kafka to gold, and gold holds every recorded trade exactly once."""
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,7 @@ def _row(lines: list[str], label: str) -> list[str]:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_disconnects_with_resends_lose_and_duplicate_nothing_in_gold(settings, binance_recordings):
-    drill, lines = _chaos(settings, binance_recordings, "disconnects", "--every", "2500", "--count", "3", "--resend", "150",
-                          "--speed", "100")
+    drill, lines = _chaos(settings, binance_recordings, "disconnects", "--every", "2500", "--count", "3", "--resend", "150", "--speed", "100")
     assert (drill["sent"], drill["in_gold"], drill["lost"], drill["duplicated"]) == (2 * RECORDED, 2 * RECORDED, 0, 0)
     assert drill["reconnects"] == 3 and drill["dlq_rows"] == 0
     assert _row(lines, "binance")[1:5] == ["19,904", "19,904", "0", "0"] and _row(lines, "kraken")[1:5] == ["19,904", "19,904", "0", "0"]
@@ -68,8 +68,9 @@ def test_poison_frames_all_land_in_the_dlq_with_a_reason_and_every_good_trade_in
 def test_all_namespaces_each_scenarios_options_so_none_clash():
     parser = argparse.ArgumentParser()
     chaos.register(parser.add_subparsers())
-    args = parser.parse_args(["chaos", "all", "--ingest-kill-kills", "2", "--disconnects-every", "900", "--poison-every", "50",
-                              "--rest-gap-speed", "7"])
+    args = parser.parse_args(
+        ["chaos", "all", "--ingest-kill-kills", "2", "--disconnects-every", "900", "--poison-every", "50", "--rest-gap-speed", "7"]
+    )
     assert vars(chaos.scenario_args(args, "ingest-kill")) == {"kills": 2, "speed": 40.0, "exchange": "binance,kraken", "seed": None}
     assert vars(chaos.scenario_args(args, "disconnects")) == {"every": 900, "count": 4, "resend": 200, "speed": 40.0, "exchange": "binance,kraken"}
     assert vars(chaos.scenario_args(args, "poison")) == {"every": 50, "speed": 40.0, "exchange": "binance,kraken"}

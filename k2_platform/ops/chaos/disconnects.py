@@ -1,5 +1,6 @@
 """Drill: the exchange drops the connection every N messages and, after each reconnect, sends again trades
 the feed already has. Ingest reconnects, asks REST for what fell between, and drops the resends by message_id."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,5 +29,13 @@ def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, p
     progress(f"{NAME}: {feed.connections} connections for {len(exchanges)} feeds, longest stall {feed.max_stall_s:.2f}s")
     # Every forced disconnect costs one reconnect; any more would be the feed failing on its own.
     reconnects = feed.connections - len(exchanges)
-    return gold_result(NAME, settings, exchanges, by_symbol, feed.max_stall_s, {"reconnects": reconnects},
-                       lambda _recs, _dlq: {"every_disconnect_reconnected": reconnects == args.count}, progress)
+    return gold_result(
+        NAME,
+        settings,
+        exchanges,
+        by_symbol,
+        feed.max_stall_s,
+        {"reconnects": reconnects},
+        lambda _recs, _dlq: {"every_disconnect_reconnected": reconnects == args.count},
+        progress,
+    )

@@ -1,5 +1,6 @@
 """What the feed-side drills share: the replay exchange and `k2 ingest` as real processes, waiting on Kafka,
 and the ending every drill has: the medallion drains Kafka to gold, and gold is reconciled against the recording."""
+
 from __future__ import annotations
 
 import subprocess
@@ -81,13 +82,22 @@ def stop(proc: subprocess.Popen) -> None:
 @dataclass
 class FeedRun:
     """One uninterrupted `k2 ingest` against a replay exchange with fault flags."""
+
     connections: int  # WebSocket connections the exchange served
     malformed: int  # malformed frames it sent
     max_stall_s: float
 
 
-def run_feed(settings: Settings, recordings: list[Path], work_dir: Path, exchanges: tuple[str, ...], by_symbol: dict[str, list[RecordedTrade]],
-             speed: float, faults: tuple[str, ...], timeout_s: float = 300.0) -> FeedRun:
+def run_feed(
+    settings: Settings,
+    recordings: list[Path],
+    work_dir: Path,
+    exchanges: tuple[str, ...],
+    by_symbol: dict[str, list[RecordedTrade]],
+    speed: float,
+    faults: tuple[str, ...],
+    timeout_s: float = 300.0,
+) -> FeedRun:
     """Stream the whole recording through `k2 ingest` once, the exchange injecting `faults` (replay-server flags)."""
     env, deadline = k2_env(settings), time.monotonic() + timeout_s
     complete = len(exchanges) * sum(map(len, by_symbol.values()))
@@ -108,9 +118,16 @@ def run_feed(settings: Settings, recordings: list[Path], work_dir: Path, exchang
     return FeedRun(connections, malformed, stall)
 
 
-def gold_result(name: str, settings: Settings, exchanges: tuple[str, ...], by_symbol: dict[str, list[RecordedTrade]],
-                max_recovery_s: float, details: dict, checks: Callable[[list[GoldReconciliation], list[dict]], dict[str, bool]],
-                progress: Callable[[str], None]) -> ChaosResult:
+def gold_result(
+    name: str,
+    settings: Settings,
+    exchanges: tuple[str, ...],
+    by_symbol: dict[str, list[RecordedTrade]],
+    max_recovery_s: float,
+    details: dict,
+    checks: Callable[[list[GoldReconciliation], list[dict]], dict[str, bool]],
+    progress: Callable[[str], None],
+) -> ChaosResult:
     """Drain Kafka to gold, reconcile; `checks(reconciliations, dlq rows)` adds the scenario's own named conditions."""
     catalog = medallion_catalog(settings)
     runs, drain_s = drain_to_gold(settings, catalog)
@@ -118,16 +135,30 @@ def gold_result(name: str, settings: Settings, exchanges: tuple[str, ...], by_sy
     recs = reconcile_gold(settings, catalog, exchanges, by_symbol)
     dlq = dlq_rows(settings, catalog)
     own = checks(recs, dlq)
-    details = {**details, "drain_runs": runs, "drain_s": round(drain_s, 3),
-               "wrong_values": sum(r.wrong_values for r in recs), "unexpected": sum(r.unexpected for r in recs),
-               "unrepaired_gaps": sum(r.unrepaired_gaps for r in recs), "repaired_from_rest": sum(r.repaired_from_rest for r in recs),
-               "unexplained_lost": sum(r.unexplained_lost for r in recs), "dlq_rows": len(dlq),
-               "dlq_without_reason": sum(not (d["reason"] or "").strip() for d in dlq), "checks": own}
+    details = {
+        **details,
+        "drain_runs": runs,
+        "drain_s": round(drain_s, 3),
+        "wrong_values": sum(r.wrong_values for r in recs),
+        "unexpected": sum(r.unexpected for r in recs),
+        "unrepaired_gaps": sum(r.unrepaired_gaps for r in recs),
+        "repaired_from_rest": sum(r.repaired_from_rest for r in recs),
+        "unexplained_lost": sum(r.unexplained_lost for r in recs),
+        "dlq_rows": len(dlq),
+        "dlq_without_reason": sum(not (d["reason"] or "").strip() for d in dlq),
+        "checks": own,
+    }
     if any(r.lost_ids for r in recs):
         details["first_lost"] = {r.exchange: [list(k) for k in r.lost_ids] for r in recs if r.lost_ids}
     passed = all(r.exact for r in recs) and details["dlq_without_reason"] == 0 and all(own.values())
     return ChaosResult(
-        name=name, sent=sum(r.sent for r in recs), in_gold=sum(r.in_gold for r in recs), lost=sum(r.lost for r in recs),
-        duplicated=sum(r.duplicated for r in recs), max_recovery_s=max_recovery_s, passed=passed, details=details,
+        name=name,
+        sent=sum(r.sent for r in recs),
+        in_gold=sum(r.in_gold for r in recs),
+        lost=sum(r.lost for r in recs),
+        duplicated=sum(r.duplicated for r in recs),
+        max_recovery_s=max_recovery_s,
+        passed=passed,
+        details=details,
         rows=[Row(r.exchange, r.sent, r.in_gold, r.lost, r.duplicated) for r in recs],
     )

@@ -4,6 +4,7 @@ Every recorded trade must be in gold exactly once by (exchange, symbol, trade id
 decimals; a recorded trade missing from gold must be accounted for by an unrepaired feed_gaps row
 (it still counts as lost); every trades_dlq row must carry a reason.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -59,14 +60,21 @@ class GoldReconciliation:
         return not (self.lost or self.duplicated or self.unexpected or self.wrong_values or self.unrepaired_gaps)
 
 
-def reconcile_gold(settings: Settings, catalog: Catalog, exchanges: tuple[str, ...],
-                   recorded: dict[str, list[RecordedTrade]]) -> list[GoldReconciliation]:
+def reconcile_gold(
+    settings: Settings, catalog: Catalog, exchanges: tuple[str, ...], recorded: dict[str, list[RecordedTrade]]
+) -> list[GoldReconciliation]:
     expected = {(symbol, t.trade_id): t for symbol, trades in recorded.items() for t in trades}
     gold = table_rows(settings, catalog, GOLD, _GOLD_COLUMNS)
-    gaps = table_rows(settings, catalog, FEED_GAPS, ("exchange", "symbol", "first_missing_id", "last_missing_id", "missing_count",
-                                                      "repaired", "repaired_count", "detail"))
-    return [_one(exchange, [r for r in gold if r["exchange"] == exchange], [g for g in gaps if g["exchange"] == exchange], expected)
-            for exchange in exchanges]
+    gaps = table_rows(
+        settings,
+        catalog,
+        FEED_GAPS,
+        ("exchange", "symbol", "first_missing_id", "last_missing_id", "missing_count", "repaired", "repaired_count", "detail"),
+    )
+    return [
+        _one(exchange, [r for r in gold if r["exchange"] == exchange], [g for g in gaps if g["exchange"] == exchange], expected)
+        for exchange in exchanges
+    ]
 
 
 def _one(exchange: str, gold: list[dict], gaps: list[dict], expected: dict[tuple[str, int], RecordedTrade]) -> GoldReconciliation:
@@ -76,9 +84,16 @@ def _one(exchange: str, gold: list[dict], gaps: list[dict], expected: dict[tuple
     unrepaired = [g for g in gaps if not g["repaired"]]
     unexplained = [k for k in lost if not any(g["symbol"] == k[0] and g["first_missing_id"] <= k[1] <= g["last_missing_id"] for g in unrepaired)]
     return GoldReconciliation(
-        exchange=exchange, sent=len(expected), in_gold=len(set(counts) & set(expected)), lost=len(lost),
-        duplicated=sum(c - 1 for c in counts.values()), unexpected=len(set(counts) - set(expected)), wrong_values=wrong,
-        unexplained_lost=len(unexplained), gaps=gaps, lost_ids=lost[:_SHOWN_IDS],
+        exchange=exchange,
+        sent=len(expected),
+        in_gold=len(set(counts) & set(expected)),
+        lost=len(lost),
+        duplicated=sum(c - 1 for c in counts.values()),
+        unexpected=len(set(counts) - set(expected)),
+        wrong_values=wrong,
+        unexplained_lost=len(unexplained),
+        gaps=gaps,
+        lost_ids=lost[:_SHOWN_IDS],
     )
 
 

@@ -8,6 +8,7 @@ resume from what is durably in Kafka. At the end the topics are reconciled again
 Recovery time is measured from the restart until Kafka grows again: process start, the read-back
 of each symbol's newest trade, and the REST catch-up of what the killed process never delivered.
 """
+
 from __future__ import annotations
 
 import random
@@ -60,20 +61,44 @@ def add_arguments(parser) -> None:
 
 def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, progress: Callable[[str], None]) -> ChaosResult:
     exchanges = exchanges_of(args)
-    drill = run_ingest_kill(settings, recordings, work_dir, kills=args.kills, speed=args.speed, seed=args.seed, exchanges=exchanges,
-                            progress=progress)
+    drill = run_ingest_kill(
+        settings, recordings, work_dir, kills=args.kills, speed=args.speed, seed=args.seed, exchanges=exchanges, progress=progress
+    )
     rows = drill.reconciliations
     progress(f"{NAME} (seed {drill.seed}): {len(drill.kills)} kills, recovery " + ", ".join(f"{r:.2f}s" for r in drill.recoveries))
-    kafka = {"seed": drill.seed, "kills": len(drill.kills), "recoveries_s": [round(r, 3) for r in drill.recoveries],
-             "in_kafka": sum(r.in_kafka for r in rows), "kafka_lost": sum(r.lost for r in rows),
-             "kafka_duplicated": sum(r.duplicated for r in rows), "kafka_wrong_values": sum(r.wrong_values for r in rows)}
-    return gold_result(NAME, settings, exchanges, load_recordings(recordings), drill.max_recovery_s, kafka,
-                       lambda _recs, _dlq: {"killed": len(drill.kills) > 0, "kafka_exact": all(r.exact for r in rows)}, progress)
+    kafka = {
+        "seed": drill.seed,
+        "kills": len(drill.kills),
+        "recoveries_s": [round(r, 3) for r in drill.recoveries],
+        "in_kafka": sum(r.in_kafka for r in rows),
+        "kafka_lost": sum(r.lost for r in rows),
+        "kafka_duplicated": sum(r.duplicated for r in rows),
+        "kafka_wrong_values": sum(r.wrong_values for r in rows),
+    }
+    return gold_result(
+        NAME,
+        settings,
+        exchanges,
+        load_recordings(recordings),
+        drill.max_recovery_s,
+        kafka,
+        lambda _recs, _dlq: {"killed": len(drill.kills) > 0, "kafka_exact": all(r.exact for r in rows)},
+        progress,
+    )
 
 
-def run_ingest_kill(settings: Settings, recordings: list[Path], work_dir: Path, kills: int = 5, speed: float = 40.0,
-                    seed: int | None = None, exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, run_s: tuple[float, float] = (0.3, 2.0),
-                    timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> DrillResult:
+def run_ingest_kill(
+    settings: Settings,
+    recordings: list[Path],
+    work_dir: Path,
+    kills: int = 5,
+    speed: float = 40.0,
+    seed: int | None = None,
+    exchanges: tuple[str, ...] = DEFAULT_EXCHANGES,
+    run_s: tuple[float, float] = (0.3, 2.0),
+    timeout_s: float = 300.0,
+    progress: Callable[[str], None] = print,
+) -> DrillResult:
     """Kill `k2 ingest` `kills` times, each after a random uniform(*run_s) seconds of producing, then reconcile Kafka."""
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)

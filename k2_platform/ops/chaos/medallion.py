@@ -1,5 +1,6 @@
 """Kafka -> bronze -> silver -> gold (and the feed-gaps topic -> feed_gaps) with the real medallion steps,
 run in this process until no step has a backlog: what the Dagster sensors would do, without waiting for ticks."""
+
 from __future__ import annotations
 
 import time

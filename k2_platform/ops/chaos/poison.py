@@ -1,6 +1,7 @@
 """Drill: the exchange mixes malformed frames and bad values (truncated JSON, unknown symbol, non-numeric
 price, negative quantity, a price beyond decimal(38,18)) into the stream. Each must land in trades_dlq
 with a reason, exactly as many as the exchange sent, and every good trade in gold."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,5 +25,13 @@ def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, p
     exchanges, by_symbol = exchanges_of(args), load_recordings(recordings)
     feed = run_feed(settings, recordings, work_dir, exchanges, by_symbol, args.speed, ("--malformed-every", str(args.every)))
     progress(f"{NAME}: {feed.malformed} malformed frames sent")
-    return gold_result(NAME, settings, exchanges, by_symbol, feed.max_stall_s, {"poison_sent": feed.malformed},
-                       lambda _recs, dlq: {"every_poison_in_dlq": len(dlq) == feed.malformed > 0}, progress)
+    return gold_result(
+        NAME,
+        settings,
+        exchanges,
+        by_symbol,
+        feed.max_stall_s,
+        {"poison_sent": feed.malformed},
+        lambda _recs, dlq: {"every_poison_in_dlq": len(dlq) == feed.malformed > 0},
+        progress,
+    )

@@ -1,5 +1,6 @@
 """Drill: the exchange never sends a range of trade ids on the WebSocket (its REST history has them).
 Ingest must see the gap, fill it from REST, and record it in feed_gaps as repaired, for every exchange."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,8 +28,16 @@ def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, p
     skipped = (first, first + args.size - 1)
     feed = run_feed(settings, recordings, work_dir, exchanges, by_symbol, args.speed, ("--skip-ids", f"{skipped[0]}-{skipped[1]}"))
     progress(f"{NAME}: ids {skipped[0]}-{skipped[1]} of {symbol} skipped on the WebSocket, longest stall {feed.max_stall_s:.2f}s")
-    return gold_result(NAME, settings, exchanges, by_symbol, feed.max_stall_s, {"skipped_ids": list(skipped), "symbol": symbol},
-                       lambda recs, _dlq: {"gap_repaired_in_feed_gaps": all(_covers(r.gaps, symbol, skipped) for r in recs)}, progress)
+    return gold_result(
+        NAME,
+        settings,
+        exchanges,
+        by_symbol,
+        feed.max_stall_s,
+        {"skipped_ids": list(skipped), "symbol": symbol},
+        lambda recs, _dlq: {"gap_repaired_in_feed_gaps": all(_covers(r.gaps, symbol, skipped) for r in recs)},
+        progress,
+    )
 
 
 def _covers(gaps: list[dict], symbol: str, ids: tuple[int, int]) -> bool:

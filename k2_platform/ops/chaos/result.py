@@ -1,4 +1,5 @@
 """What every drill returns, whatever it breaks: the common result `k2 chaos` prints and sums up."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Row:
     """One line of a drill's table (an exchange, a table, a run): trades sent and found in gold."""
+
     label: str
     sent: int
     in_gold: int
@@ -28,5 +30,13 @@ class ChaosResult:
 
     def summary(self) -> dict:
         """The scenario's entry in the JSON last line."""
-        return {"name": self.name, "sent": self.sent, "in_gold": self.in_gold, "lost": self.lost, "duplicated": self.duplicated,
-                "max_recovery_s": round(self.max_recovery_s, 3), "passed": self.passed, **self.details}
+        return {
+            "name": self.name,
+            "sent": self.sent,
+            "in_gold": self.in_gold,
+            "lost": self.lost,
+            "duplicated": self.duplicated,
+            "max_recovery_s": round(self.max_recovery_s, 3),
+            "passed": self.passed,
+            **self.details,
+        }

@@ -1,6 +1,7 @@
 """The stack a drill runs on: the configured Kafka broker (started as `k2 up` would, if it is not running),
 fresh topics and a fresh catalog namespace so the reconciliation reads only this drill's records, and a
 work directory for logs (with the sql profile the drill's SQL catalog and warehouse live there too)."""
+
 from __future__ import annotations
 
 import tempfile

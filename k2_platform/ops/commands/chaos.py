@@ -4,6 +4,7 @@ Per scenario a table (sent, in gold, lost, duplicated, recovery seconds) and its
 is one JSON object with `scenarios`, `lost`, `duplicated`, `max_recovery_s` and `passed`. Exit code 1
 unless every scenario passed. A scenario is a module of ops/chaos (interface: ops/chaos/__init__.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,7 @@ def register(sub) -> None:
 def scenario_args(args, name: str) -> argparse.Namespace:
     """The options of one scenario, under their own names."""
     prefix = f"{name}:"
-    return argparse.Namespace(**{k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix)})
+    return argparse.Namespace(**{k[len(prefix) :]: v for k, v in vars(args).items() if k.startswith(prefix)})
 
 
 def _progress(line: str) -> None:
@@ -67,10 +68,17 @@ def _run(args, settings) -> int:
             results.append(_SCENARIOS[name].scenario(scenario_args(args, name), drill, files, work_dir, _progress))
         print_table(results[-1])
     summaries = [r.summary() for r in results]
-    print(json.dumps({
-        "scenarios": summaries, "lost": sum(r.lost for r in results), "duplicated": sum(r.duplicated for r in results),
-        "max_recovery_s": max(s["max_recovery_s"] for s in summaries), "passed": all(r.passed for r in results),
-    }))
+    print(
+        json.dumps(
+            {
+                "scenarios": summaries,
+                "lost": sum(r.lost for r in results),
+                "duplicated": sum(r.duplicated for r in results),
+                "max_recovery_s": max(s["max_recovery_s"] for s in summaries),
+                "passed": all(r.passed for r in results),
+            }
+        )
+    )
     return 0 if all(r.passed for r in results) else 1
 
 
