@@ -1,4 +1,4 @@
-"""`k2 chaos ingest-kill` as a user runs it: kills, reconciliation table, and the JSON last line."""
+"""`k2 chaos ingest-kill` as a user runs it: kills, reconciliation table (Kafka, then gold), and the JSON last line."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def test_chaos_ingest_kill_reports_every_trade_once_in_a_table_and_a_json_last_l
     assert (drill["name"], drill["seed"], drill["kills"], drill["sent"], drill["in_kafka"]) == ("ingest-kill", 7, 2, 19_904, 19_904)
     assert (drill["wrong_values"], drill["unrepaired_gaps"]) == (0, 0)
     assert summary["max_recovery_s"] == drill["max_recovery_s"] > 0
+    # Kafka exactly once, and gold too after the medallion drained it.
+    assert (drill["kafka_lost"], drill["kafka_duplicated"], drill["kafka_wrong_values"], drill["in_gold"]) == (0, 0, 0, 19_904)
+    assert drill["checks"] == {"killed": True, "kafka_exact": True}
     row = next(line for line in lines if line.startswith("binance "))
-    assert row.split()[1:7] == ["19,904", "19,904", "0", "0", "0", "0"] and int(row.split()[7].replace(",", "")) == drill["repaired_from_rest"]
+    assert row.split()[1:5] == ["19,904", "19,904", "0", "0"]
+    assert f"  repaired_from_rest: {drill['repaired_from_rest']}" in lines and "  unrepaired_gaps: 0" in lines
     assert [line for line in result.stderr.splitlines() if line.startswith("kill ")][-1].startswith("kill 2/2: SIGKILL after ")

@@ -7,6 +7,7 @@ shell has), and writes its output to a log file in the drill's work directory.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from ..errors import StackError
 from ..processes import free_port, log_tail
 
 _READY_LINE = "replay exchange on "
+_STOPPED = re.compile(r"replay exchange stopped: (\d+) connections, (\d+) malformed frames sent")
 
 
 def k2_env(settings: Settings) -> dict[str, str]:
@@ -46,9 +48,11 @@ def start_k2(args: list[str], env: dict[str, str], log_file: Path) -> subprocess
 
 
 class ReplayExchange:
-    """`k2 replay-server` on a free loopback port, until the context ends (SIGTERM)."""
+    """`k2 replay-server` on a free loopback port, until the context ends (SIGTERM); `faults` are its fault flags."""
 
-    def __init__(self, recordings: list[Path], speed: float, env: dict[str, str], log_file: Path, start_timeout_s: float = 60.0):
+    def __init__(
+        self, recordings: list[Path], speed: float, env: dict[str, str], log_file: Path, start_timeout_s: float = 60.0, faults: tuple[str, ...] = ()
+    ):
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}"
         self.args = [
@@ -60,6 +64,7 @@ class ReplayExchange:
             "--speed",
             str(speed),
             *(a for path in recordings for a in ("--recording", str(path))),
+            *faults,
         ]
         self.env, self.log_file, self.start_timeout_s = env, log_file, start_timeout_s
         self.proc: subprocess.Popen | None = None
@@ -82,3 +87,11 @@ class ReplayExchange:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def stopped_stats(self) -> tuple[int, int]:
+        """(WebSocket connections served, malformed frames sent), from the line the server prints when it stops."""
+        found = _STOPPED.findall(self.log_file.read_text(errors="replace"))
+        if not found:
+            raise StackError(f"k2 replay-server did not report its totals on stopping: {log_tail(self.log_file)}")
+        connections, malformed = found[-1]
+        return int(connections), int(malformed)

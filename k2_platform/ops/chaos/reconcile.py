@@ -75,7 +75,7 @@ def reconcile(settings: Settings, exchange: str, recorded: dict[str, list[Record
     decode = decoder_from_settings(settings).decode
     trades = [decode(m.value()) for m in read_topic(settings, settings.topics.trades(exchange))]
     counts = Counter((t["symbol"], int(t["trade_id"])) for t in trades)
-    wrong = sum(1 for t in trades if (t["symbol"], int(t["trade_id"])) in expected and not _matches(t, expected[t["symbol"], int(t["trade_id"])]))
+    wrong = sum(1 for t in trades if (t["symbol"], int(t["trade_id"])) in expected and not matches(t, expected[t["symbol"], int(t["trade_id"])]))
     lost = sorted(set(expected) - set(counts))
     gaps = [g for g in map(decode_gap, (m.value() for m in read_topic(settings, settings.topics.feed_gaps))) if g.exchange == exchange]
     return Reconciliation(
@@ -91,7 +91,7 @@ def reconcile(settings: Settings, exchange: str, recorded: dict[str, list[Record
     )
 
 
-def _matches(trade: dict, source: RecordedTrade) -> bool:
+def matches(trade: dict, source: RecordedTrade) -> bool:
     # Decimals compare by exact value (decimal(38,18) on the wire, the recording's text here): no float anywhere.
     return (
         trade["price"] == Decimal(source.price)

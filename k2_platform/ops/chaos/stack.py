@@ -1,5 +1,6 @@
 """The stack a drill runs on: the configured Kafka broker (started as `k2 up` would, if it is not running),
-fresh topics so the reconciliation reads only this drill's records, and a work directory for logs."""
+fresh topics and a fresh catalog namespace so the reconciliation reads only this drill's records, and a
+work directory for logs (with the sql profile the drill's SQL catalog and warehouse live there too)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,18 @@ def drill_stack(settings: Settings, name: str, progress: Callable[[str], None]) 
         started = True
     prefix = f"chaos-{name}-{uuid.uuid4().hex[:8]}"
     topics = TopicSettings(trades_prefix=f"{prefix}.trades", dlq=f"{prefix}.dlq", feed_gaps=f"{prefix}.feed_gaps")
-    drill = settings.model_copy(update={"topics": topics})
-    ensure_topics(drill)
     try:
         with tempfile.TemporaryDirectory(prefix=f"k2-chaos-{name}-") as work:
+            drill = _isolated(settings, topics, prefix.replace("-", "_"), Path(work))
+            ensure_topics(drill)
             yield drill, Path(work)
     finally:
         if started:
             progress(broker.stop())
+
+
+def _isolated(settings: Settings, topics: TopicSettings, namespace: str, work: Path) -> Settings:
+    catalog = settings.catalog.model_copy(update={"namespace": namespace})
+    if catalog.profile == "sql":
+        catalog = catalog.model_copy(update={"sql_uri": f"sqlite:///{work / 'catalog.db'}", "warehouse": str(work / "warehouse")})
+    return settings.model_copy(update={"topics": topics, "catalog": catalog})

@@ -137,3 +137,5 @@ async def _serve(server: ReplayServer, trades: int) -> None:
     )
     await stop.wait()
     await server.stop()
+    # The totals a drill reconciles against (the DLQ must hold exactly the malformed frames sent).
+    print(f"replay exchange stopped: {server.state.connections} connections, {server.state.malformed_sent} malformed frames sent", flush=True)
