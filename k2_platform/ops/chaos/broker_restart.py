@@ -1,13 +1,14 @@
 """Drill: the Kafka broker stopped and started again (same state directory) while trades stream in and
 drains run. The idempotent producer retries into the restarted broker; drains fail meanwhile with their
 reason and catch up after. The drill runs its own broker on free ports: the user's is never stopped."""
+
 from __future__ import annotations
 
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...settings import Settings, TopicSettings
 from ..kafka_broker import KafkaBroker, ensure_topics
@@ -30,12 +31,18 @@ def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Re
         return broker_restart(settings, Path(work), args.broker_restart_trades, args.broker_restart_down_s, progress)
 
 
-def broker_restart(settings: Settings, work: Path, trades: int = 200_000, down_s: float = 20.0, progress: Callable[[str], None] = print,
-                   stream_s: float = 10.0) -> Result:
+def broker_restart(
+    settings: Settings, work: Path, trades: int = 200_000, down_s: float = 20.0, progress: Callable[[str], None] = print, stream_s: float = 10.0
+) -> Result:
     """Streams `trades` over about `stream_s` seconds; the broker stops a third of the way in, for `down_s` seconds."""
     kafka = settings.kafka.model_copy(update={"port": free_port(), "controller_port": free_port(), "external_bootstrap": None})
-    own = settings.model_copy(update={"state_dir": work, "kafka": kafka,
-                                      "topics": TopicSettings(trades_prefix="chaos.trades", dlq="chaos.dlq", feed_gaps="chaos.feed_gaps")})
+    own = settings.model_copy(
+        update={
+            "state_dir": work,
+            "kafka": kafka,
+            "topics": TopicSettings(trades_prefix="chaos.trades", dlq="chaos.dlq", feed_gaps="chaos.feed_gaps"),
+        }
+    )
     broker = KafkaBroker(own)
     progress(f"{NAME}: {broker.start(progress=lambda _m: None)}")
     try:
@@ -54,8 +61,16 @@ def broker_restart(settings: Settings, work: Path, trades: int = 200_000, down_s
             producer.producer.flush(300)
         drain_until_empty(lake, work / "drains")
         recovery_s = time.monotonic() - back  # the broker is back -> no backlog left
-        return reconcile_gold(NAME, lake, producer.source, recovery_s, down_s=down_s, drain_failures=len(drains.failures),
-                              failure_reasons=sorted(set(drains.failures))[:5], drain_runs_ok=drains.successes)
+        return reconcile_gold(
+            NAME,
+            lake,
+            producer.source,
+            recovery_s,
+            down_s=down_s,
+            drain_failures=len(drains.failures),
+            failure_reasons=sorted(set(drains.failures))[:5],
+            drain_runs_ok=drains.successes,
+        )
     finally:
         broker.stop()
 

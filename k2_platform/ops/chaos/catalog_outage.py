@@ -1,11 +1,12 @@
 """Drill (s3 profile): the catalog and object store (SeaweedFS) stopped mid-drain for a while, then started
 again on the same state directory. Drains fail meanwhile with a one-line reason and commit nothing half;
 once it is back they catch up. The drill runs its own SeaweedFS on free ports: the user's is never stopped."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...settings import Settings
 from ..processes import free_port
@@ -38,8 +39,14 @@ def s3_lake(settings: Settings, work: Path) -> Settings:
     return lake.model_copy(update={"catalog": lake.catalog.model_copy(update={"profile": "s3", **ports})})
 
 
-def catalog_outage(settings: Settings, work: Path, trades: int = 100_000, outage_s: float = 60.0,
-                   progress: Callable[[str], None] = print, first_drain_timeout_s: float = 120.0) -> Result:
+def catalog_outage(
+    settings: Settings,
+    work: Path,
+    trades: int = 100_000,
+    outage_s: float = 60.0,
+    progress: Callable[[str], None] = print,
+    first_drain_timeout_s: float = 120.0,
+) -> Result:
     lake = s3_lake(settings, work)
     seaweed = SeaweedFS(lake)
     progress(f"{NAME}: {seaweed.start(progress=lambda _m: None)}")
@@ -63,7 +70,15 @@ def catalog_outage(settings: Settings, work: Path, trades: int = 100_000, outage
                 back = time.monotonic()
         drain_until_empty(lake, work / "drains")
         recovery_s = time.monotonic() - back  # the store is back -> no backlog left
-        return reconcile_gold(NAME, lake, producer.source, recovery_s, ok=bool(failed_during), outage_s=outage_s,
-                              failed_drains=len(failed_during), failure_reasons=sorted(set(failed_during))[:5])
+        return reconcile_gold(
+            NAME,
+            lake,
+            producer.source,
+            recovery_s,
+            ok=bool(failed_during),
+            outage_s=outage_s,
+            failed_drains=len(failed_during),
+            failure_reasons=sorted(set(failed_during))[:5],
+        )
     finally:
         seaweed.stop()

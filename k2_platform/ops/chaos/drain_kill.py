@@ -5,12 +5,13 @@ refine and gold (lakehouse/faults.py), and at a random moment of a run over fres
 each kill the drains restart without the fault until no step has a backlog (its recovery time);
 then gold must hold every produced trade exactly once, decimals exact.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...lakehouse.faults import KILL_POINTS
 from ...settings import Settings
@@ -33,8 +34,15 @@ def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Re
         return drain_kill(drill, work, args.drain_kill_count, args.drain_kill_trades, args.drain_kill_seed, progress)
 
 
-def drain_kill(settings: Settings, work: Path, random_kills: int = 5, trades_per_kill: int = 20_000, seed: int | None = None,
-               progress: Callable[[str], None] = print, kill_window_s: tuple[float, float] = (1.0, 4.0)) -> Result:
+def drain_kill(
+    settings: Settings,
+    work: Path,
+    random_kills: int = 5,
+    trades_per_kill: int = 20_000,
+    seed: int | None = None,
+    progress: Callable[[str], None] = print,
+    kill_window_s: tuple[float, float] = (1.0, 4.0),
+) -> Result:
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
     # Several runs per backlog, so a kill lands between commits of one drain, not only before the first.
@@ -42,6 +50,7 @@ def drain_kill(settings: Settings, work: Path, random_kills: int = 5, trades_per
     logs = work / "drains"
     kills, recoveries, next_trade = [], [], 0
     with SourceProducer(lake) as producer:
+
         def fresh_trades() -> None:
             nonlocal next_trade
             producer.produce(range(next_trade, next_trade + trades_per_kill))
@@ -62,11 +71,26 @@ def drain_kill(settings: Settings, work: Path, random_kills: int = 5, trades_per
                 outcome = finish_drain(worker)
                 at = f"random instant {after:.2f}s into a run"
             recovery_s, failures = drain_until_empty(lake, logs)
-            kills.append({"at": at, "killed": outcome.killed, "commits_before_kill": sum(c["committed"] for c in outcome.commits),
-                          "recovery_s": round(recovery_s, 3), "failed_restarts": failures})
+            kills.append(
+                {
+                    "at": at,
+                    "killed": outcome.killed,
+                    "commits_before_kill": sum(c["committed"] for c in outcome.commits),
+                    "recovery_s": round(recovery_s, 3),
+                    "failed_restarts": failures,
+                }
+            )
             recoveries.append(recovery_s)
             progress(f"{NAME}: {at}: {'SIGKILLed' if outcome.killed else 'finished before the kill'}, recovered in {recovery_s:.1f}s")
     # Every commit-point kill must really have killed its run; a random one may come after the run ended.
     armed_kills = kills[: len(ALL_STEPS) * len(KILL_POINTS)]
-    return reconcile_gold(NAME, lake, producer.source, max(recoveries), ok=all(k["killed"] for k in armed_kills), seed=seed,
-                          kills=kills, sigkills=sum(k["killed"] for k in kills))
+    return reconcile_gold(
+        NAME,
+        lake,
+        producer.source,
+        max(recoveries),
+        ok=all(k["killed"] for k in armed_kills),
+        seed=seed,
+        kills=kills,
+        sigkills=sum(k["killed"] for k in kills),
+    )

@@ -1,5 +1,6 @@
 """Drains kept running in the background of a drill, as a scheduler would: one run after another,
 a failed run retried after a short pause, its one-line reason recorded."""
+
 from __future__ import annotations
 
 import threading
@@ -20,7 +21,7 @@ class DrainLoop:
         self._idle = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chaos-drains", daemon=True)
 
-    def __enter__(self) -> "DrainLoop":
+    def __enter__(self) -> DrainLoop:
         self._running.set()
         self._thread.start()
         return self

@@ -4,12 +4,13 @@ Both processes find the same backlog, hold it until the same instant, then drain
 compare-and-set commits must let exactly one of them commit each table's share of the range; the
 other commits nothing (it sees the range already committed, or loses the commit and re-reads).
 """
+
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ...settings import Settings
 from .lake_drill import ALL_STEPS, Result, drain_until_empty, finish_drain, lake_settings, reconcile_gold, start_drain
@@ -31,8 +32,7 @@ def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Re
         return drain_race(drill, work, args.drain_race_rounds, args.drain_race_trades, progress)
 
 
-def drain_race(settings: Settings, work: Path, rounds: int = 3, trades_per_round: int = 20_000,
-               progress: Callable[[str], None] = print) -> Result:
+def drain_race(settings: Settings, work: Path, rounds: int = 3, trades_per_round: int = 20_000, progress: Callable[[str], None] = print) -> Result:
     lake = lake_settings(settings, work)
     logs = work / "drains"
     races, recoveries = [], []
@@ -60,5 +60,4 @@ def _verdict(step: str, round_: int, runs) -> dict:
     loser_rows = sum(c["rows"] for commits in by_table.values() for c in commits if not c["committed"])
     expected = {table: int(max(c["range_records"] for c in commits) > 0) for table, commits in by_table.items()}
     exact = all(r.returncode == 0 for r in runs) and winners == expected and loser_rows == 0 and bool(by_table)
-    return {"step": step, "round": round_, "winners": winners, "loser_rows": loser_rows, "exact": exact,
-            "errors": [r.error for r in runs if r.error]}
+    return {"step": step, "round": round_, "winners": winners, "loser_rows": loser_rows, "exact": exact, "errors": [r.error for r in runs if r.error]}

@@ -4,6 +4,7 @@ The settings come as JSON on stdin. Each step (bronze, refine, gold) finds its b
 with the real medallion functions; one JSON line per table commit goes to stdout, and the last line
 holds the process's peak RSS. A failure is one line on stderr and exit code 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,11 @@ from ...lakehouse.catalog import open_catalog
 from ...lakehouse.tables import ensure_all_tables
 from ...settings import Settings
 
-STEPS = {"bronze": (backlog.bronze_backlog, bronze.drain_to_bronze), "refine": (backlog.refine_backlog, refine.refine),
-         "gold": (backlog.gold_backlog, gold.build_gold)}
+STEPS = {
+    "bronze": (backlog.bronze_backlog, bronze.drain_to_bronze),
+    "refine": (backlog.refine_backlog, refine.refine),
+    "gold": (backlog.gold_backlog, gold.build_gold),
+}
 
 
 def _emit(**line) -> None:

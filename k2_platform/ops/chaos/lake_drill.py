@@ -1,5 +1,6 @@
 """What the platform drills share: their result, drain runs as child processes, and the reconciliation
 of gold_trades against the source (every trade exactly once, decimals exact)."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ _SHOWN = 5
 @dataclass
 class Result:
     """One scenario's outcome, in the shape every `k2 chaos` scenario reports."""
+
     name: str
     sent: int
     in_gold: int
@@ -61,8 +63,16 @@ class DrainProcess:
         self.proc.kill()
 
 
-def start_drain(settings: Settings, steps: list[str], log_dir: Path, *, until_empty: bool = False, armed: str | None = None,
-                kill_point: str | None = None, start_at: float | None = None) -> DrainProcess:
+def start_drain(
+    settings: Settings,
+    steps: list[str],
+    log_dir: Path,
+    *,
+    until_empty: bool = False,
+    armed: str | None = None,
+    kill_point: str | None = None,
+    start_at: float | None = None,
+) -> DrainProcess:
     """A drain worker process; `armed` names the step that SIGKILLs itself at `kill_point`."""
     argv = [sys.executable, "-m", "k2_platform.ops.chaos.drain_worker", *steps]
     argv += ["--until-empty"] * until_empty + (["--armed", armed] if armed else []) + (["--start-at", repr(start_at)] if start_at else [])
@@ -111,13 +121,21 @@ def reconcile_gold(name: str, settings: Settings, source: Source, max_recovery_s
     columns = ("message_id", "exchange", "trade_id", "price", "quantity")
     rows = load(open_catalog(settings), settings.catalog.namespace, GOLD).scan(selected_fields=columns).to_arrow().to_pylist()
     counts = Counter(r["message_id"] for r in rows)
-    wrong = [r["message_id"] for r in rows if r["message_id"] in source.trades
-             and source.trades[r["message_id"]] != SourceTrade(r["exchange"], r["trade_id"], r["price"], r["quantity"])]
+    wrong = [
+        r["message_id"]
+        for r in rows
+        if r["message_id"] in source.trades and source.trades[r["message_id"]] != SourceTrade(r["exchange"], r["trade_id"], r["price"], r["quantity"])
+    ]
     lost = [m for m in source.trades if m not in counts]
     unexpected = [m for m in counts if m not in source.trades]
     duplicated = sum(c - 1 for c in counts.values())
     in_gold = len(counts.keys() & source.trades.keys())
-    details.update(wrong_values=len(wrong), unexpected=len(unexpected), delivery_errors=len(source.delivery_errors),
-                   lost_ids=lost[:_SHOWN], wrong_ids=wrong[:_SHOWN])
+    details.update(
+        wrong_values=len(wrong),
+        unexpected=len(unexpected),
+        delivery_errors=len(source.delivery_errors),
+        lost_ids=lost[:_SHOWN],
+        wrong_ids=wrong[:_SHOWN],
+    )
     passed = ok and not (lost or duplicated or wrong or unexpected or source.delivery_errors) and in_gold == source.sent == len(rows)
     return Result(name, source.sent, in_gold, len(lost), duplicated, round(max_recovery_s, 3), passed, details)

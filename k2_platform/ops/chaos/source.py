@@ -1,5 +1,6 @@
 """The source of the platform drills: trades produced to the drill's Kafka trade topics with the real
 encoder, each known by its message_id and its exact decimals, so gold can be reconciled trade by trade."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,14 +31,28 @@ def source_trade(i: int) -> Trade:
     """Trade number i: both exchanges, distinct trade ids, the decimals cycling through the extremes."""
     exchange = "binance" if i % 3 else "kraken"
     symbol, venue, base, quote = VENUES[exchange]
-    return Trade(exchange=exchange, symbol=symbol, exchange_symbol=venue, base=base, quote=quote, trade_id=str(10_000_000 + i),
-                 price=PRICES[i % 3], quantity=QUANTITIES[i % 3], side="BUY" if i % 2 else "SELL", trade_time=BASE_US + i * 7_000,
-                 ingest_time=BASE_US + i * 7_000 + 900, sequence=i, event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
+    return Trade(
+        exchange=exchange,
+        symbol=symbol,
+        exchange_symbol=venue,
+        base=base,
+        quote=quote,
+        trade_id=str(10_000_000 + i),
+        price=PRICES[i % 3],
+        quantity=QUANTITIES[i % 3],
+        side="BUY" if i % 2 else "SELL",
+        trade_time=BASE_US + i * 7_000,
+        ingest_time=BASE_US + i * 7_000 + 900,
+        sequence=i,
+        event_time=BASE_US + i * 7_000 + 1,
+        vendor_data={"m": str(bool(i % 2)).lower()},
+    )
 
 
 @dataclass
 class Source:
     """Everything a drill produced: message_id -> the trade gold must hold exactly once."""
+
     trades: dict[str, SourceTrade] = field(default_factory=dict)
     delivery_errors: list[str] = field(default_factory=list)
 
@@ -53,9 +68,18 @@ class SourceProducer:
     def __init__(self, settings: Settings, source: Source | None = None, flush_timeout_s: float = 300.0):
         self.settings, self.source, self.flush_timeout_s = settings, source or Source(), flush_timeout_s
         self.encoder = TradeEncoder()
-        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True, "acks": "all",
-                                  "linger.ms": 20, "batch.num.messages": 10_000, "queue.buffering.max.messages": 200_000,
-                                  "compression.type": "lz4", "delivery.timeout.ms": int(flush_timeout_s * 1000)})
+        self.producer = Producer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+                "batch.num.messages": 10_000,
+                "queue.buffering.max.messages": 200_000,
+                "compression.type": "lz4",
+                "delivery.timeout.ms": int(flush_timeout_s * 1000),
+            }
+        )
 
     def produce(self, numbers: range) -> None:
         for i in numbers:
@@ -76,7 +100,7 @@ class SourceProducer:
         if err is not None:
             self.source.delivery_errors.append(str(err))
 
-    def __enter__(self) -> "SourceProducer":
+    def __enter__(self) -> SourceProducer:
         return self
 
     def __exit__(self, *exc) -> None:
