@@ -46,6 +46,7 @@ def catalog_outage(
     outage_s: float = 60.0,
     progress: Callable[[str], None] = print,
     first_drain_timeout_s: float = 120.0,
+    in_run_s: float = 2.5,
 ) -> Result:
     lake = s3_lake(settings, work)
     seaweed = SeaweedFS(lake)
@@ -60,7 +61,10 @@ def catalog_outage(
                     time.sleep(0.1)
                 producer.produce(range(trades // 2, trades))  # the next run drains these when the store goes away
                 producer.producer.flush(60)
-                time.sleep(1.0)
+                started = drains.started
+                while drains.started == started:
+                    time.sleep(0.05)
+                time.sleep(in_run_s)  # the run has imported, opened the catalog and is reading or committing
                 progress(f"{NAME}: {seaweed.stop()} for {outage_s:.0f}s while drains run")
                 time.sleep(outage_s)
                 # A run still talking to the stopped store would hold its sockets (and with them the ports) open.

@@ -16,6 +16,7 @@ class DrainLoop:
         self.settings, self.log_dir, self.retry_s = settings, log_dir, retry_s
         self.failures: list[str] = []
         self.successes = 0
+        self.started = 0  # runs begun
         self._running = threading.Event()
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -46,6 +47,7 @@ class DrainLoop:
                 self._idle.set()
                 self._running.wait()
                 continue
+            self.started += 1
             run = finish_drain(start_drain(self.settings, ALL_STEPS, self.log_dir, until_empty=True))
             if run.returncode == 0:
                 self.successes += 1
