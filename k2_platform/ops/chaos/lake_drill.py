@@ -50,8 +50,10 @@ class DrainRun:
 
 
 def lake_settings(settings: Settings, work: Path, **lakehouse) -> Settings:
-    """The drill's own lakehouse: state (and, in the sql profile, a fresh catalog) under its work directory."""
-    return settings.model_copy(update={"state_dir": work / "lake", "lakehouse": settings.lakehouse.model_copy(update=lakehouse)})
+    """The drill's own lakehouse: state and a fresh SQL catalog under its work directory, whatever catalog the user
+    configured (the reconciliation must see only the drill's trades, and a drill never writes the user's tables)."""
+    catalog = settings.catalog.model_copy(update={"profile": "sql", "sql_uri": "", "warehouse": ""})
+    return settings.model_copy(update={"state_dir": work / "lake", "catalog": catalog, "lakehouse": settings.lakehouse.model_copy(update=lakehouse)})
 
 
 @dataclass
