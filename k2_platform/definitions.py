@@ -1,4 +1,5 @@
 """The one Dagster Definitions object of K2, built from one Settings object by factories."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

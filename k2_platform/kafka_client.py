@@ -4,21 +4,24 @@ A leaf module like settings (it imports nothing of K2), so ingest (resume marks)
 (drains, sensors) and the query layer (/health) read Kafka positions one way. No consumer here uses
 group offsets: the Iceberg tables hold progress (DESIGN section 2); the group id only names the client.
 """
+
 from __future__ import annotations
 
 from confluent_kafka import Consumer, TopicPartition
 
 
 def range_consumer(bootstrap: str, client_id: str, **overrides) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": client_id,
-        "client.id": client_id,
-        "enable.auto.commit": False,
-        "enable.partition.eof": True,
-        "log_level": 0,
-        **overrides,
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": client_id,
+            "client.id": client_id,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "log_level": 0,
+            **overrides,
+        }
+    )
 
 
 def topic_watermarks(consumer: Consumer, topic: str, timeout_s: float) -> dict[int, tuple[int, int]] | None:

@@ -1,4 +1,5 @@
 """Dagster resources: the K2 settings a code location was built from, and the catalog they name."""
+
 from __future__ import annotations
 
 import functools

@@ -5,6 +5,7 @@ Values come, highest precedence first, from: keyword arguments, environment vari
 `k2.toml` in the working directory if present), then the defaults below, which work on a fresh
 machine with no configuration.
 """
+
 from __future__ import annotations
 
 import os

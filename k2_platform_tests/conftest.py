@@ -1,4 +1,5 @@
 """Shared fixtures: one real Kafka broker per test session, isolated topics and catalogs per test."""
+
 from __future__ import annotations
 
 import uuid

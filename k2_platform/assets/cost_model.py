@@ -4,6 +4,7 @@ A thin wrapper over k2_platform.costs: measured inputs (bench results, the table
 the pricing file in, the table, the inputs with their sources, the comparison with the earlier
 estimates and a PNG chart out, as materialization metadata.
 """
+
 from dagster import AssetExecutionContext, Definitions, MaterializeResult, MetadataValue, asset
 
 from ..costs.platform import cost_model, render_chart
@@ -20,8 +21,8 @@ def costs(settings: Settings) -> Definitions:
         group_name="costs",
         kinds={"pandas"},
         description=f"Monthly cost and cost per million messages at {rates} msg/s from measured inputs (`k2 bench` results, "
-                    "bytes per trade from bronze/silver/gold files, retention and replication from settings) and "
-                    "k2_platform/costs/pricing.toml, beside the earlier K2 estimates.",
+        "bytes per trade from bronze/silver/gold files, retention and replication from settings) and "
+        "k2_platform/costs/pricing.toml, beside the earlier K2 estimates.",
     )
     def platform_cost_model(context: AssetExecutionContext, k2: K2SettingsResource) -> MaterializeResult:
         settings = k2.settings

@@ -2,6 +2,7 @@
 silver -> gold, Kafka -> feed_gaps) is declared as a DrainStep; drain_asset turns it into a
 multi-asset named after the step that drains one offset range, judges the step's batch checks on
 the exact rows each commit is about to write, and reports the same metadata for every table."""
+
 import json
 import time
 from collections.abc import Callable
@@ -138,6 +139,7 @@ class Judge:
             stopped = [c.name for c in mine if c.stops_write and not self.results[c.name].passed]
             if stopped:
                 raise GuardFailed(stopped[0], self.results[stopped[0]])
+
         return judge
 
     def _judged(self, check: BatchCheck, batch: Batch) -> RuleResult:

@@ -1,4 +1,5 @@
 """Freshness policies, applied in one place: which table goes stale after how long (Settings.lakehouse, Settings.bars)."""
+
 from __future__ import annotations
 
 import warnings
@@ -17,8 +18,13 @@ from ..settings import EXCHANGES, Settings
 def fail_windows_s(settings: Settings) -> dict[str, int]:
     """Table -> seconds without a materialization before it is stale. feed_gaps has none: no gap is the normal case."""
     lake, bars = settings.lakehouse, settings.bars
-    return {BRONZE: lake.bronze_fresh_s, **{silver_table(e): lake.silver_fresh_s for e in EXCHANGES}, DLQ: lake.silver_fresh_s,
-            GOLD: lake.gold_fresh_s, **{bar_table_name(i): getattr(bars, f"fresh_{i}_s") for i in INTERVALS}}
+    return {
+        BRONZE: lake.bronze_fresh_s,
+        **{silver_table(e): lake.silver_fresh_s for e in EXCHANGES},
+        DLQ: lake.silver_fresh_s,
+        GOLD: lake.gold_fresh_s,
+        **{bar_table_name(i): getattr(bars, f"fresh_{i}_s") for i in INTERVALS},
+    }
 
 
 def with_freshness(defs: Definitions, settings: Settings) -> Definitions:

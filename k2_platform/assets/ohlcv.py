@@ -64,12 +64,16 @@ def _define_bar_asset(settings: Settings, interval: str) -> AssetsDefinition:
         owners=OWNERS,
         tags={"layer": "derived"},
         description=f"{interval} bars per (exchange, symbol) from gold_trades, Binance kline columns plus VWAP "
-                    "(quote_volume / volume, exact, half-even at 18 decimals); no bar for a window without trades. "
-                    "A run rebuilds its partitions from gold's current snapshot and replaces exactly them.",
+        "(quote_volume / volume, exact, half-even at 18 decimals); no bar for a window without trades. "
+        "A run rebuilds its partitions from gold's current snapshot and replaces exactly them.",
         check_specs=[
             AssetCheckSpec(HIGH_LOW, asset=name, description="low <= open, close <= high on every bar written."),
-            AssetCheckSpec(RECONCILES, asset=name, description="Bars written vs gold (same snapshot, same range): volume, quote "
-                                                               "volume, trade count equal; one bar per (exchange, symbol, window) with trades."),
+            AssetCheckSpec(
+                RECONCILES,
+                asset=name,
+                description="Bars written vs gold (same snapshot, same range): volume, quote "
+                "volume, trade count equal; one bar per (exchange, symbol, window) with trades.",
+            ),
         ],
     )
     def _bars(context: AssetExecutionContext, k2: K2SettingsResource, duckdb: DuckDBResource):
@@ -81,9 +85,15 @@ def _define_bar_asset(settings: Settings, interval: str) -> AssetsDefinition:
             engine.close()
         context.log.info(f"{name}: {outcome.bars} bars for [{window.start}, {window.end}) from gold snapshot {outcome.gold_snapshot_id}")
         return MaterializeResult(
-            metadata={"bars": outcome.bars, "range_start": window.start.isoformat(), "range_end": window.end.isoformat(),
-                      "gold_snapshot_id": str(outcome.gold_snapshot_id), "snapshot_id": str(outcome.snapshot_id),
-                      "commit_attempts": outcome.attempts, "duration_s": outcome.duration_s},
+            metadata={
+                "bars": outcome.bars,
+                "range_start": window.start.isoformat(),
+                "range_end": window.end.isoformat(),
+                "gold_snapshot_id": str(outcome.gold_snapshot_id),
+                "snapshot_id": str(outcome.snapshot_id),
+                "commit_attempts": outcome.attempts,
+                "duration_s": outcome.duration_s,
+            },
             check_results=[check_result(context, name, check, v, ERROR) for check, v in verdicts.items()],
         )
 

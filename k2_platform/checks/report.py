@@ -3,6 +3,7 @@
 A run that crashes before its checks report leaves them PLANNED; the next result of such a check
 says so (which run, how it ended, what stopped it), so a reader of the check sees the gap.
 """
+
 from __future__ import annotations
 
 from dagster import AssetCheckKey, AssetCheckResult, AssetCheckSeverity, AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
@@ -19,8 +20,9 @@ ENDED_UNREPORTED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 def check_result(context, asset: str, name: str, result: RuleResult, severity: AssetCheckSeverity) -> AssetCheckResult:
     """context: the asset's or the check's execution context (its instance and run)."""
     unreported = left_unreported(context.instance, AssetCheckKey(AssetKey(asset), name), context.run.run_id)
-    return AssetCheckResult(asset_key=AssetKey(asset), check_name=name, passed=result.passed, severity=severity,
-                            metadata={**result.metadata, **unreported})
+    return AssetCheckResult(
+        asset_key=AssetKey(asset), check_name=name, passed=result.passed, severity=severity, metadata={**result.metadata, **unreported}
+    )
 
 
 def left_unreported(instance: DagsterInstance, key: AssetCheckKey, run_id: str) -> dict:

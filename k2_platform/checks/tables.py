@@ -3,6 +3,7 @@
 Each is a standalone asset check on the table it guards, so it runs in the job of the step that
 writes that table (after the step's commits) and can be launched alone from the UI.
 """
+
 from dagster import AssetCheckExecutionContext, AssetCheckResult, Definitions, asset_check
 
 from ..lakehouse import quality
@@ -16,8 +17,9 @@ RECONCILE = "bronze_equals_silver_plus_dlq"
 WITHIN_SILVER = "gold_within_silver"
 
 
-@asset_check(asset=DLQ, name=RECONCILE, blocking=True,
-             description="After the refine commits: bronze rows = silver rows + DLQ rows up to the common watermark.")
+@asset_check(
+    asset=DLQ, name=RECONCILE, blocking=True, description="After the refine commits: bronze rows = silver rows + DLQ rows up to the common watermark."
+)
 def bronze_equals_silver_plus_dlq(context: AssetCheckExecutionContext, k2: K2SettingsResource) -> AssetCheckResult:
     return check_result(context, DLQ, RECONCILE, quality.bronze_reconciles(k2.settings, k2.catalog()), ERROR)
 

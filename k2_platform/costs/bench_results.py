@@ -3,11 +3,12 @@
 The file holds the bench's JSON result (the last line it prints) plus when and where it ran, so a
 consumer (the cost model) can say what it measured and on which machine.
 """
+
 from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..settings import Settings
@@ -20,8 +21,14 @@ def results_path(settings: Settings, name: str) -> Path:
 def save(settings: Settings, name: str, results: dict, argv: list[str]) -> Path:
     path = results_path(settings, name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"bench": name, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "argv": argv,
-              "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "results": results}
+    record = {
+        "bench": name,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "argv": argv,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "results": results,
+    }
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, default=str))
     tmp.replace(path)  # a reader never sees half a file

@@ -3,6 +3,7 @@
 An input that has not been measured yet (no bench run with this state directory, an empty table) takes
 the default below and is marked unmeasured, with the reason, in every output.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -62,8 +63,12 @@ def bench_inputs(settings: Settings) -> list[Input]:
     return [
         _bench_rate(settings, "ingest_trades_per_core_s", "ingest", lambda r: r.get("trades_per_cpu_s")),
         # The drain bench runs bronze, refine and gold in one process: its CPU time covers all three steps.
-        _bench_rate(settings, "drain_trades_per_core_s", "drain",
-                    lambda r: Decimal(r["trades"]) / Decimal(str(r["cpu_s"])) if r.get("cpu_s") and r.get("trades") else None),
+        _bench_rate(
+            settings,
+            "drain_trades_per_core_s",
+            "drain",
+            lambda r: Decimal(r["trades"]) / Decimal(str(r["cpu_s"])) if r.get("cpu_s") and r.get("trades") else None,
+        ),
     ]
 
 
@@ -92,11 +97,20 @@ def table_inputs(settings: Settings, catalog: Catalog) -> list[Input]:
             snapshots = load(catalog, ns, name).snapshots()
         except NoSuchTableError:
             continue
-        added += [int(s.summary.additional_properties["added-data-files"]) for s in snapshots
-                  if s.summary and s.summary.additional_properties.get("added-data-files") and MAINTENANCE_KEY not in s.summary.additional_properties]
+        added += [
+            int(s.summary.additional_properties["added-data-files"])
+            for s in snapshots
+            if s.summary and s.summary.additional_properties.get("added-data-files") and MAINTENANCE_KEY not in s.summary.additional_properties
+        ]
     if added:
-        out.append(Input("data_files_per_commit", (Decimal(sum(added)) / len(added)).quantize(CENT), "data files",
-                         f"mean added-data-files of {len(added)} drain commits of bronze, silver and gold (snapshot summaries)"))
+        out.append(
+            Input(
+                "data_files_per_commit",
+                (Decimal(sum(added)) / len(added)).quantize(CENT),
+                "data files",
+                f"mean added-data-files of {len(added)} drain commits of bronze, silver and gold (snapshot summaries)",
+            )
+        )
     else:
         out.append(_default("data_files_per_commit", "data files", "no drain commit yet"))
     return out

@@ -12,6 +12,7 @@ Per rate R (messages = trades per second), with a month of `hours_per_month` hou
 Bytes on Kafka per message are taken as bronze's bytes per trade: bronze stores exactly the Kafka records,
 compressed (zstd), as Kafka compresses its batches (lz4).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,8 +23,7 @@ from .measured import CENT, Input
 COMPONENTS = ("compute", "kafka_brokers", "kafka_storage", "object_storage", "requests", "transfer")
 GB, MB = Decimal(10**9), Decimal(10**6)
 # The earlier K2 estimates: msg/s -> (monthly USD, USD per million messages), as they were stated.
-EARLIER = {10_000: (Decimal(617), Decimal("2.20")), 1_000_000: (Decimal(22_060), Decimal("0.85")),
-           10_000_000: (Decimal(165_600), Decimal("0.63"))}
+EARLIER = {10_000: (Decimal(617), Decimal("2.20")), 1_000_000: (Decimal(22_060), Decimal("0.85")), 10_000_000: (Decimal(165_600), Decimal("0.63"))}
 
 
 def _ceil(x: Decimal) -> Decimal:
@@ -73,5 +73,13 @@ def monthly(inputs: dict[str, Input], prices: dict, rate: int) -> RateCost:
         "requests": puts / 1000 * prices["requests"]["put_per_1k"] + gets / 1000 * prices["requests"]["get_per_1k"],
         "transfer": cross_zone_gb * prices["transfer"]["cross_az_per_gb"],
     }
-    return RateCost(rate, {k: c.quantize(CENT) for k, c in costs.items()}, instances, cores.quantize(Decimal("0.001")), brokers,
-                    kafka_gb.quantize(CENT), lake_gb.quantize(CENT), _ceil(puts))
+    return RateCost(
+        rate,
+        {k: c.quantize(CENT) for k, c in costs.items()},
+        instances,
+        cores.quantize(Decimal("0.001")),
+        brokers,
+        kafka_gb.quantize(CENT),
+        lake_gb.quantize(CENT),
+        _ceil(puts),
+    )

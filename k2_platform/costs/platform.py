@@ -1,4 +1,5 @@
 """The cost model evaluated end to end: inputs gathered, priced per rate, rendered (no Dagster here)."""
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,11 @@ class CostModel:
 
     def report(self) -> dict[str, str]:
         """Markdown sections: the cost table, the inputs with their sources, the comparison with the earlier estimates."""
-        return {"costs": table_markdown(self.frame), "inputs": inputs_markdown(self.inputs),
-                "differences": explanation(self.results, self.inputs, self.prices)}
+        return {
+            "costs": table_markdown(self.frame),
+            "inputs": inputs_markdown(self.inputs),
+            "differences": explanation(self.results, self.inputs, self.prices),
+        }
 
 
 def evaluate(inputs: dict[str, Input], prices: dict, rates: list[int]) -> CostModel:

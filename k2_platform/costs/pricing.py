@@ -1,4 +1,5 @@
 """The pricing file: list prices with their source and date, read as exact decimals."""
+
 from __future__ import annotations
 
 import tomllib

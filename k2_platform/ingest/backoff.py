@@ -1,4 +1,5 @@
 """Exponential backoff with "equal jitter" (half fixed, half random): reconnect storms after an outage spread out."""
+
 from __future__ import annotations
 
 import random
@@ -12,7 +13,7 @@ class Backoff:
         self._rng = rng or random.Random()
 
     def next_delay(self) -> float:
-        ceiling = min(self.max_s, self.initial_s * 2 ** self.attempt)
+        ceiling = min(self.max_s, self.initial_s * 2**self.attempt)
         self.attempt += 1
         return self._rng.uniform(ceiling / 2, ceiling)
 

@@ -6,6 +6,7 @@ quantities are strings, parsed exactly; `m` (buyer is maker) true means the aggr
 Frames are parsed with orjson: no number of a trade frame is a JSON float (those that are get
 rejected as before), so nothing exact depends on the JSON parser's number handling.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -77,17 +78,28 @@ class BinanceVenue(Venue):
                 require_int(value, field)  # raises with the first bad field's reason
         n = self.normalizer
         # Positional (in Normalizer.trade's order): keywords cost measurably at one call per trade.
-        return n.trade(symbol, trade_id, n.amount(price, "price"), n.amount(quantity, "quantity"), buyer_is_maker,
-                       trade_ms * 1000, received_us, event_ms * 1000, vendor)
+        return n.trade(
+            symbol,
+            trade_id,
+            n.amount(price, "price"),
+            n.amount(quantity, "quantity"),
+            buyer_is_maker,
+            trade_ms * 1000,
+            received_us,
+            event_ms * 1000,
+            vendor,
+        )
 
-    async def history(self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None,
-                      after_time_us: int) -> list[WireTrade]:
+    async def history(
+        self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None, after_time_us: int
+    ) -> list[WireTrade]:
         trades: list[WireTrade] = []
         next_id = first_id
         while last_id is None or next_id <= last_id:
             limit = self.page_limit if last_id is None else min(self.page_limit, last_id - next_id + 1)
-            response = await http.get(f"{rest_url.rstrip('/')}/api/v3/historicalTrades",
-                                      params={"symbol": exchange_symbol, "fromId": next_id, "limit": limit})
+            response = await http.get(
+                f"{rest_url.rstrip('/')}/api/v3/historicalTrades", params={"symbol": exchange_symbol, "fromId": next_id, "limit": limit}
+            )
             response.raise_for_status()
             page = response.json()
             for row in page:
@@ -103,8 +115,13 @@ class BinanceVenue(Venue):
         if type(row["isBuyerMaker"]) is not bool:
             raise FrameRejected(f"isBuyerMaker: expected true or false, got {json_text(row['isBuyerMaker'])!r}", STAGE_NORMALIZE)
         return n.trade(
-            exchange_symbol=symbol, trade_id=require_int(row["id"], "id"), price=n.amount(row["price"], "price"),
-            quantity=n.amount(row["qty"], "qty"), aggressor_sells=row["isBuyerMaker"],
-            trade_time_us=require_int(row["time"], "time") * 1000, received_us=now_us(), event_time_us=None,
+            exchange_symbol=symbol,
+            trade_id=require_int(row["id"], "id"),
+            price=n.amount(row["price"], "price"),
+            quantity=n.amount(row["qty"], "qty"),
+            aggressor_sells=row["isBuyerMaker"],
+            trade_time_us=require_int(row["time"], "time") * 1000,
+            received_us=now_us(),
+            event_time_us=None,
             vendor_data=(("source", "rest"), *((k, json_text(v)) for k, v in row.items() if k not in _HISTORY_FIELDS)),
         )

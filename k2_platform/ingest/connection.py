@@ -5,13 +5,14 @@ Frames go to `on_frame` as they arrive. The connection's own receive queue (max_
 bounded frame buffer: when the consumer falls behind, reading from the socket pauses and TCP
 pushes back on the exchange, so memory stays bounded.
 """
+
 from __future__ import annotations
 
 import asyncio
 import itertools
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, WebSocketException
@@ -27,9 +28,17 @@ ConnectedHandler = Callable[[Venue, list[str]], Awaitable[None]]  # after subscr
 
 
 class FeedConnection:
-    def __init__(self, venue: Venue, endpoints: list[str], exchange_symbols: list[str], config: IngestSettings,
-                 on_frame: FrameHandler, stop: asyncio.Event, on_connected: ConnectedHandler,
-                 on_reconnect: Callable[[str], None] = lambda reason: None):
+    def __init__(
+        self,
+        venue: Venue,
+        endpoints: list[str],
+        exchange_symbols: list[str],
+        config: IngestSettings,
+        on_frame: FrameHandler,
+        stop: asyncio.Event,
+        on_connected: ConnectedHandler,
+        on_reconnect: Callable[[str], None] = lambda reason: None,
+    ):
         if not endpoints:
             raise ValueError(f"{venue.name}: no WebSocket endpoint configured")
         self.venue = venue
@@ -53,7 +62,7 @@ class FeedConnection:
             frames_before = self.frames
             try:
                 reason = await self._session(url)
-            except (OSError, WebSocketException, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, WebSocketException) as exc:
                 reason = "error"
                 log.warning("%s: connection to %s failed: %s", self.venue.name, url, exc)
             if self.stop.is_set():
@@ -67,14 +76,19 @@ class FeedConnection:
             delay = backoff.next_delay()
             try:
                 await asyncio.wait_for(self.stop.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _session(self, url: str) -> str:
         c = self.config
-        async with connect(url, max_queue=c.frame_queue_size, open_timeout=c.stale_timeout_s,
-                           close_timeout=c.close_timeout_s, ping_interval=c.app_ping_interval_s,
-                           ping_timeout=c.ping_timeout_s) as ws:
+        async with connect(
+            url,
+            max_queue=c.frame_queue_size,
+            open_timeout=c.stale_timeout_s,
+            close_timeout=c.close_timeout_s,
+            ping_interval=c.app_ping_interval_s,
+            ping_timeout=c.ping_timeout_s,
+        ) as ws:
             self.connections += 1
             for frame in self.venue.subscribe_frames(self.exchange_symbols):
                 await ws.send(frame)
@@ -106,7 +120,7 @@ class FeedConnection:
         while True:
             try:
                 await asyncio.wait_for(self.stop.wait(), tick)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             now = time.monotonic()
             if self.stop.is_set():

@@ -13,6 +13,7 @@ partitions in turn, until every symbol is found or `resume_scan_records` per par
 Past that bound a symbol counts as never seen: it starts at the live stream, and the log says
 that the bound was reached, not that the symbol is new.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,10 @@ class MarkScan:
 
     def why_missing(self, symbol: str) -> str:
         if self.bounded:
-            return (f"not among the last {self.bound:,} records of {self.topic} partitions {self.bounded} "
-                    "(ingest.resume_scan_records reached; older records were not read)")
+            return (
+                f"not among the last {self.bound:,} records of {self.topic} partitions {self.bounded} "
+                "(ingest.resume_scan_records reached; older records were not read)"
+            )
         return f"no record of {symbol} in {self.topic}"
 
 

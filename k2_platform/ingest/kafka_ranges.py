@@ -1,4 +1,5 @@
 """Reading a bounded offset range of one topic partition back from Kafka (resume marks, drills)."""
+
 from __future__ import annotations
 
 import time

@@ -6,10 +6,11 @@ Prices and quantities are JSON numbers: the frame is parsed with parse_float=Dec
 is built from its raw text and never passes through a float. Symbols resolve through the
 instruments reference data (XBT/USD and BTC/USD are both BTCUSD there).
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -21,7 +22,7 @@ from .venue import FrameRejected, ParsedFrame, Venue
 
 _TRADE_FIELDS = frozenset(("symbol", "side", "price", "qty", "trade_id", "timestamp"))
 _CONTROL_CHANNELS = frozenset(("heartbeat", "status"))
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SIDES = {"buy": False, "sell": True}  # Kraken's side is the taker's: True = the aggressor sold
 _EMPTY: ParsedFrame = ((), ())
 _NS_PER_US = 1000
@@ -54,8 +55,7 @@ class KrakenVenue(Venue):
 
     def subscribe_frames(self, exchange_symbols: list[str]) -> list[str]:
         # Snapshot on: after a reconnect the recent trades overlap what we had, so nothing is missed.
-        return [json.dumps({"method": "subscribe", "params": {"channel": "trade", "symbol": exchange_symbols, "snapshot": True},
-                            "req_id": 1})]
+        return [json.dumps({"method": "subscribe", "params": {"channel": "trade", "symbol": exchange_symbols, "snapshot": True}, "req_id": 1})]
 
     def ping_frame(self, request_id: int) -> str:
         return json.dumps({"method": "ping", "req_id": request_id})
@@ -106,20 +106,28 @@ class KrakenVenue(Venue):
         n = self.normalizer
         vendor = (*((k, json_text(v)) for k, v in row.items() if k not in _TRADE_FIELDS), ("frame_type", frame_type))
         return n.trade(
-            exchange_symbol=symbol, trade_id=require_int(trade_id, "trade_id"), price=n.amount(price, "price"),
-            quantity=n.amount(qty, "qty"), aggressor_sells=_SIDES[side], trade_time_us=rfc3339_us(timestamp),
-            received_us=received_us, event_time_us=None, vendor_data=vendor,
+            exchange_symbol=symbol,
+            trade_id=require_int(trade_id, "trade_id"),
+            price=n.amount(price, "price"),
+            quantity=n.amount(qty, "qty"),
+            aggressor_sells=_SIDES[side],
+            trade_time_us=rfc3339_us(timestamp),
+            received_us=received_us,
+            event_time_us=None,
+            vendor_data=vendor,
         )
 
-    async def history(self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None,
-                      after_time_us: int) -> list[WireTrade]:
+    async def history(
+        self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None, after_time_us: int
+    ) -> list[WireTrade]:
         # Kraken history is addressed by time (`since`, ns), not by id: page from the last trade
         # before the gap until the missing ids are covered.
         since = after_time_us * _NS_PER_US - 1
         found: dict[int, WireTrade] = {}
         while True:
-            response = await http.get(f"{rest_url.rstrip('/')}/0/public/Trades",
-                                      params={"pair": exchange_symbol, "since": str(since), "count": self.page_limit})
+            response = await http.get(
+                f"{rest_url.rstrip('/')}/0/public/Trades", params={"pair": exchange_symbol, "since": str(since), "count": self.page_limit}
+            )
             response.raise_for_status()
             body = json.loads(response.text, parse_float=Decimal)
             if body.get("error"):
@@ -142,8 +150,13 @@ class KrakenVenue(Venue):
         if side not in ("b", "s"):
             raise FrameRejected(f"side: expected b or s, got {json_text(side)!r}", STAGE_NORMALIZE)
         return n.trade(
-            exchange_symbol=symbol, trade_id=require_int(trade_id, "trade_id"), price=n.amount(price, "price"),
-            quantity=n.amount(volume, "volume"), aggressor_sells=side == "s",
-            trade_time_us=int(Decimal(seconds) * 1_000_000), received_us=now_us(), event_time_us=None,
+            exchange_symbol=symbol,
+            trade_id=require_int(trade_id, "trade_id"),
+            price=n.amount(price, "price"),
+            quantity=n.amount(volume, "volume"),
+            aggressor_sells=side == "s",
+            trade_time_us=int(Decimal(seconds) * 1_000_000),
+            received_us=now_us(),
+            event_time_us=None,
             vendor_data=(("source", "rest"), ("ord_type", json_text(order_type)), ("misc", json_text(misc))),
         )

@@ -1,4 +1,5 @@
 """Prometheus metrics of `k2 ingest` (own registry, so several feeds can live in one process)."""
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
@@ -20,7 +21,9 @@ class IngestMetrics:
         self.produce_latency = Gauge(
             "k2_ingest_produce_latency_seconds",
             "Produce latency percentile over librdkafka's last statistics window: queue = waiting in the producer, "
-            "request = broker round trip (acks=all)", ["stage", "quantile"], registry=r,
+            "request = broker round trip (acks=all)",
+            ["stage", "quantile"],
+            registry=r,
         )
         self.queue_depth = Gauge("k2_ingest_producer_queue_depth", "Messages waiting in the producer queue", registry=r)
 

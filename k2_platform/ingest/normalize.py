@@ -1,4 +1,5 @@
 """Turning venue values into normalized trades: exact decimals, reference-data symbols, wire bytes."""
+
 from __future__ import annotations
 
 import time
@@ -91,15 +92,25 @@ class Normalizer:
             if len(self._symbols) >= _MAX_CACHED_SYMBOLS:
                 self._symbols.clear()
             found = self._symbols[exchange_symbol] = self.writer.venue_symbol(
-                self.exchange, instrument.symbol, exchange_symbol, instrument.base, instrument.quote)
+                self.exchange, instrument.symbol, exchange_symbol, instrument.base, instrument.quote
+            )
         return found
 
-    def trade(self, exchange_symbol: str, trade_id: int, price: Amount, quantity: Amount, aggressor_sells: bool,
-              trade_time_us: int, received_us: int, event_time_us: int | None, vendor_data: VendorData) -> WireTrade:
+    def trade(
+        self,
+        exchange_symbol: str,
+        trade_id: int,
+        price: Amount,
+        quantity: Amount,
+        aggressor_sells: bool,
+        trade_time_us: int,
+        received_us: int,
+        event_time_us: int | None,
+        vendor_data: VendorData,
+    ) -> WireTrade:
         s = self._symbols.get(exchange_symbol) or self.venue_symbol(exchange_symbol)
         if trade_time_us - received_us > self.max_future_skew_us:
-            raise FrameRejected(f"trade_time {trade_time_us} is more than {self.max_future_skew_us} µs ahead of our clock",
-                                STAGE_NORMALIZE)
+            raise FrameRejected(f"trade_time {trade_time_us} is more than {self.max_future_skew_us} µs ahead of our clock", STAGE_NORMALIZE)
         # quote_quantity is derived, not sent: price * quantity exactly, at scale 18. A product with more
         # places (10-place price times 9-place size) is rounded half-even and flagged, rather than losing
         # the venue's exact trade.
@@ -109,11 +120,21 @@ class Normalizer:
                 quote += 1
             vendor_data += ((QUOTE_ROUNDED_FLAG, "true"),)
         if quote >= _MAX_UNSCALED:
-            raise FrameRejected(f"quote_quantity: price * quantity of trade {trade_id} has more than 20 integer digits",
-                                STAGE_NORMALIZE)
+            raise FrameRejected(f"quote_quantity: price * quantity of trade {trade_id} has more than 20 integer digits", STAGE_NORMALIZE)
         trade_id_text = str(trade_id)
-        value = self.writer.write(s, trade_id_text, price[1], quantity[1], encode_unscaled(quote), aggressor_sells,
-                                  trade_time_us, event_time_us, received_us, trade_id, vendor_data)
+        value = self.writer.write(
+            s,
+            trade_id_text,
+            price[1],
+            quantity[1],
+            encode_unscaled(quote),
+            aggressor_sells,
+            trade_time_us,
+            event_time_us,
+            received_us,
+            trade_id,
+            vendor_data,
+        )
         return WireTrade(s, trade_id, trade_time_us, value)
 
 

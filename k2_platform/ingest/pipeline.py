@@ -1,4 +1,5 @@
 """From frames to Kafka: parse, reject to the DLQ, admit exactly once, repair gaps from REST."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,16 @@ class FeedStats:
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher, sequencer: Sequencer, http: httpx.AsyncClient, rest_urls: dict[str, str],
-                 max_repair_trades: int, max_catch_up_trades: int, resume: Resume):
+    def __init__(
+        self,
+        publisher: Publisher,
+        sequencer: Sequencer,
+        http: httpx.AsyncClient,
+        rest_urls: dict[str, str],
+        max_repair_trades: int,
+        max_catch_up_trades: int,
+        resume: Resume,
+    ):
         self.publisher = publisher
         self.sequencer = sequencer
         self.http = http
@@ -147,14 +156,16 @@ class Pipeline:
         fetched, detail = await self._fetch(venue, exchange_symbol, key, first, first + bound - 1) if bound else ([], "")
         if bound == 0 or (fetched and fetched[-1].sequence == first + bound - 1):
             # There may be more: the next trade beyond the mark (live, or the next catch-up) says how many.
-            self._beyond_bound[key] = (f"left over after a REST catch-up of at most max_catch_up_trades={bound} trades "
-                                       f"from {first}; not fetched")
-            log.warning("%s %s: catch-up stopped at max_catch_up_trades=%d; what lies beyond %d will be recorded as an "
-                        "unrepaired gap", *key, bound, first + bound - 1)
+            self._beyond_bound[key] = f"left over after a REST catch-up of at most max_catch_up_trades={bound} trades from {first}; not fetched"
+            log.warning(
+                "%s %s: catch-up stopped at max_catch_up_trades=%d; what lies beyond %d will be recorded as an unrepaired gap",
+                *key,
+                bound,
+                first + bound - 1,
+            )
         return fetched, detail
 
-    def _record_gap(self, key: tuple[str, str], first: int, last: int, got: list[int], detected_at: int, detail: str,
-                    stats: FeedStats) -> None:
+    def _record_gap(self, key: tuple[str, str], first: int, last: int, got: list[int], detected_at: int, detail: str, stats: FeedStats) -> None:
         """Move the mark past [first, last] and record the range in feed_gaps, with the ids of it that were published."""
         count = last - first + 1
         stats.gaps_found += 1
@@ -163,16 +174,24 @@ class Pipeline:
             stats.gaps_repaired += 1
         else:
             log.warning("%s %s: gap %d..%d only %d of %d trades repaired: %s", *key, first, last, len(got), count, detail)
-        self.publisher.gap(FeedGap(
-            exchange=key[0], symbol=key[1], first_missing_id=first, last_missing_id=last,
-            missing_count=count, detected_at=detected_at, repaired=len(got) == count, repaired_count=len(got), detail=detail,
-        ))
+        self.publisher.gap(
+            FeedGap(
+                exchange=key[0],
+                symbol=key[1],
+                first_missing_id=first,
+                last_missing_id=last,
+                missing_count=count,
+                detected_at=detected_at,
+                repaired=len(got) == count,
+                repaired_count=len(got),
+                detail=detail,
+            )
+        )
 
     async def _fetch(self, venue: Venue, exchange_symbol: str, key, first: int, last: int) -> tuple[list[WireTrade], str]:
         source = f"REST history {self.rest_urls[venue.name]}"
         try:
-            fetched = await venue.history(self.http, self.rest_urls[venue.name], exchange_symbol, first, last,
-                                          self.sequencer.last_time_us(key))
+            fetched = await venue.history(self.http, self.rest_urls[venue.name], exchange_symbol, first, last, self.sequencer.last_time_us(key))
         except Exception as exc:  # any REST failure leaves the gap recorded as unrepaired, feed keeps running
             return [], f"{source} failed: {type(exc).__name__}: {exc}"
         return sorted(fetched, key=lambda t: t.sequence), f"{source}: {len(fetched)} trades"

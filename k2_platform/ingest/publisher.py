@@ -7,13 +7,14 @@ exits non-zero, and a message that neither failed nor is still queued was acknow
 in-sync replicas. Not reporting successes saves a Python callback per trade, about half of what
 producing costs. Produce latency comes from librdkafka's own statistics instead.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, Producer
 
@@ -86,8 +87,10 @@ class Publisher:
         # would leave a restart resuming after the gap with no record of it. Gaps are rare; the wait is short.
         remaining = self.producer.flush(self.settings.ingest.flush_timeout_s)
         if remaining or self.failed != failed_before:
-            raise RuntimeError(f"feed gap {gap.exchange} {gap.symbol} {gap.first_missing_id}..{gap.last_missing_id} not acknowledged "
-                               f"by Kafka ({remaining} messages still queued, {self.failed - failed_before} failed): stopping")
+            raise RuntimeError(
+                f"feed gap {gap.exchange} {gap.symbol} {gap.first_missing_id}..{gap.last_missing_id} not acknowledged "
+                f"by Kafka ({remaining} messages still queued, {self.failed - failed_before} failed): stopping"
+            )
 
     async def settle(self, timeout_s: float) -> bool:
         """Wait (without blocking the event loop) until nothing is in flight; False if the timeout came first."""

@@ -3,6 +3,7 @@
 The replay exchange serves these, and the benchmark loops them: loop n shifts every trade id by
 n * (id span) and every time by n * (duration), so ids stay consecutive and identities distinct.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -38,8 +39,14 @@ def parse_line(line: str) -> RecordedTrade:
     _received_ns, frame = line.split(" ", 1)
     data = json.loads(frame)["data"]
     return RecordedTrade(
-        symbol=data["s"], trade_id=data["t"], price=data["p"], quantity=data["q"], trade_ms=data["T"],
-        event_ms=data["E"], buyer_is_maker=data["m"], best_match=data["M"],
+        symbol=data["s"],
+        trade_id=data["t"],
+        price=data["p"],
+        quantity=data["q"],
+        trade_ms=data["T"],
+        event_ms=data["E"],
+        buyer_is_maker=data["m"],
+        best_match=data["M"],
     )
 
 
@@ -59,8 +66,7 @@ def rebased(by_symbol: dict[str, list[RecordedTrade]], first_ms: int) -> dict[st
     """The recordings shifted in time so that their earliest trade happens at `first_ms` (all symbols alike,
     so they keep their relative timing); ids and everything else unchanged."""
     shift = first_ms - min(trades[0].trade_ms for trades in by_symbol.values())
-    return {symbol: [replace(t, trade_ms=t.trade_ms + shift, event_ms=t.event_ms + shift) for t in trades]
-            for symbol, trades in by_symbol.items()}
+    return {symbol: [replace(t, trade_ms=t.trade_ms + shift, event_ms=t.event_ms + shift) for t in trades] for symbol, trades in by_symbol.items()}
 
 
 class Timeline:
@@ -82,8 +88,12 @@ class Timeline:
         trade = self.trades[index]
         if loop == 0:
             return trade
-        return replace(trade, trade_id=trade.trade_id + loop * self.id_span, trade_ms=trade.trade_ms + loop * self.ms_span,
-                       event_ms=trade.event_ms + loop * self.ms_span)
+        return replace(
+            trade,
+            trade_id=trade.trade_id + loop * self.id_span,
+            trade_ms=trade.trade_ms + loop * self.ms_span,
+            event_ms=trade.event_ms + loop * self.ms_span,
+        )
 
     def position_of(self, trade_id: int) -> int:
         """Position of the first trade with an id >= trade_id (ids are consecutive per loop)."""

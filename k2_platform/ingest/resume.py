@@ -5,11 +5,12 @@ On a feed's first connect each symbol's newest trade id is read back from the tr
 in-memory mark is what is in Kafka plus what is still in flight, which either lands or fails; only
 after a failed delivery can memory be ahead of Kafka, so then the marks are read back again.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from .durable_marks import MarkScan
 from .publisher import Publisher
@@ -44,8 +45,14 @@ class Resume:
             mark = scan.marks.get(key[1])
             if mark is not None:
                 self.sequencer.resume(key, mark.trade_id, mark.trade_time_us)
-                log.info("%s %s: newest trade in Kafka is %d (%s[%d] offset %d): catching up from REST after it", *key, mark.trade_id,
-                         scan.topic, mark.partition, mark.offset)
+                log.info(
+                    "%s %s: newest trade in Kafka is %d (%s[%d] offset %d): catching up from REST after it",
+                    *key,
+                    mark.trade_id,
+                    scan.topic,
+                    mark.partition,
+                    mark.offset,
+                )
             elif self.sequencer.last_time_us(key) is None:
                 report = log.warning if scan.bounded else log.info
                 report("%s %s: %s: starting at the live stream", *key, scan.why_missing(key[1]))

@@ -4,6 +4,7 @@ Memory per symbol is one high-water id plus a bounded window of id ranges that a
 (a gap REST could not fill): a trade at or below the high-water mark is a redelivery unless it
 falls in one of those ranges.
 """
+
 from __future__ import annotations
 
 from collections import deque

@@ -6,6 +6,7 @@ On stop (SIGTERM/SIGINT or stop()), every connection performs the close handshak
 reading, so each frame the exchange sent before our close is published; then the producer is
 flushed. Nothing received is dropped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator
 
 import httpx
 
@@ -47,8 +48,9 @@ class Feed:
     rest_url: str
 
 
-def replay_feeds(settings: Settings, exchanges: list[str], symbols: list[str], replay_url: str | None = None,
-                 instruments: InstrumentRegistry | None = None) -> list[Feed]:
+def replay_feeds(
+    settings: Settings, exchanges: list[str], symbols: list[str], replay_url: str | None = None, instruments: InstrumentRegistry | None = None
+) -> list[Feed]:
     """Feeds against the local replay exchange (`k2 replay-server`)."""
     base = (replay_url or f"ws://{settings.ingest.replay_host}:{settings.ingest.replay_port}").rstrip("/")
     rest = "http" + base[2:] if base.startswith("ws") else base
@@ -69,8 +71,7 @@ def venue_symbols(exchange: str, symbols: list[str], instruments: InstrumentRegi
 
 
 class IngestService:
-    def __init__(self, settings: Settings, feeds: list[Feed], idle_exit_s: float | None = None,
-                 instruments: InstrumentRegistry | None = None):
+    def __init__(self, settings: Settings, feeds: list[Feed], idle_exit_s: float | None = None, instruments: InstrumentRegistry | None = None):
         self.settings = settings
         self.feeds = [f for f in feeds if f.exchange_symbols]
         if not self.feeds:
@@ -109,8 +110,9 @@ class IngestService:
         async with httpx.AsyncClient(timeout=i.rest_timeout_s) as http:
             sequencer = Sequencer(i.open_gap_window)
             resume = Resume(sequencer, publisher, DurableMarks(self.settings).read, i.flush_timeout_s)
-            pipeline = Pipeline(publisher, sequencer, http, {f.exchange: f.rest_url for f in self.feeds}, i.max_repair_trades,
-                                i.max_catch_up_trades, resume)
+            pipeline = Pipeline(
+                publisher, sequencer, http, {f.exchange: f.rest_url for f in self.feeds}, i.max_repair_trades, i.max_catch_up_trades, resume
+            )
             self.stats = pipeline.stats
             try:
                 yield pipeline, {f.exchange: self.build_venue(f.exchange) for f in self.feeds}
@@ -131,8 +133,16 @@ class IngestService:
         self.metrics.serve(i.metrics_port)
         async with self.pipeline() as (pipeline, venues):
             self.connections = [
-                FeedConnection(venues[f.exchange], f.ws_urls, f.exchange_symbols, i, pipeline.handle, self._stop, pipeline.catch_up,
-                               on_reconnect=self._reconnect_counter(f.exchange))
+                FeedConnection(
+                    venues[f.exchange],
+                    f.ws_urls,
+                    f.exchange_symbols,
+                    i,
+                    pipeline.handle,
+                    self._stop,
+                    pipeline.catch_up,
+                    on_reconnect=self._reconnect_counter(f.exchange),
+                )
                 for f in self.feeds
             ]
             housekeeping = asyncio.create_task(self._housekeeping(pipeline.publisher))

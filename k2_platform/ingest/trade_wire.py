@@ -1,4 +1,5 @@
 """A trade ready for Kafka: what sequencing needs, and the record's bytes (schemas.trade_encoder wrote them)."""
+
 from __future__ import annotations
 
 from ..schemas.trade_encoder import VenueSymbol

@@ -4,9 +4,11 @@ An exchange module only knows its protocol: how to address and subscribe to its 
 frame turns into normalized trades, and how to fetch missing trades from its REST history.
 Everything else (connections, heartbeats, backoff, failover, dedup, gap repair, Kafka) is shared.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -31,7 +33,7 @@ ParsedFrame = tuple[Sequence[WireTrade], Sequence[FrameRejected]]
 
 class Venue:
     name: str
-    normalizer: "Normalizer"
+    normalizer: Normalizer
     # Planned reconnect before the venue's own connection limit; None: no limit.
     max_connection_age_s: float | None = None
     # Application-level keep-alive (Kraken); None: the venue relies on WebSocket pings.
@@ -51,8 +53,9 @@ class Venue:
         """Trades in a frame; control frames (acks, heartbeats, pongs) give none. Raises FrameRejected."""
         raise NotImplementedError
 
-    async def history(self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None,
-                      after_time_us: int) -> list[WireTrade]:
+    async def history(
+        self, http: httpx.AsyncClient, rest_url: str, exchange_symbol: str, first_id: int, last_id: int | None, after_time_us: int
+    ) -> list[WireTrade]:
         """Trades with ids first_id..last_id (None: up to the newest) from REST history, oldest first.
 
         after_time_us is the time of the last trade before first_id, for venues whose history is

@@ -4,6 +4,7 @@ Read-only and cheap (Kafka watermarks and snapshot summaries, no data): sensors 
 every tick. Each range is capped by Settings.lakehouse.max_records_per_run, widened under pressure by the
 degradation level (degradation_state.records_per_run), unless cap=False.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,10 +28,12 @@ Backlog = Callable[..., OffsetRange]  # (settings, catalog, cap=True) -> the nex
 def run_sized(pending: Callable[[Settings, Catalog], OffsetRange]) -> Backlog:
     """pending(settings, catalog) -> everything left to do; the result adds `cap`: the share one run takes
     (the default), or with cap=False the whole backlog (for lag figures)."""
+
     @functools.wraps(pending)
     def backlog(settings: Settings, catalog: Catalog, cap: bool = True) -> OffsetRange:
         rng = pending(settings, catalog)
         return rng.capped(records_per_run(settings)) if cap else rng
+
     return backlog
 
 

@@ -1,4 +1,5 @@
 """Kafka -> bronze_trades: raw records, exactly once."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -22,8 +23,16 @@ def bronze_topics(settings: Settings) -> list[str]:
 def bronze_rows(records: pa.Table, schema: pa.Schema) -> pa.Table:
     # The Kafka timestamp (producer time) is when the record entered the platform.
     return pa.Table.from_arrays(
-        [records["topic"], records["partition"], records["offset"], records["kafka_timestamp"], records["key"],
-         records["value"], records["kafka_timestamp"], records["headers"].cast(schema.field("headers").type)],
+        [
+            records["topic"],
+            records["partition"],
+            records["offset"],
+            records["kafka_timestamp"],
+            records["key"],
+            records["value"],
+            records["kafka_timestamp"],
+            records["headers"].cast(schema.field("headers").type),
+        ],
         schema=schema,
     )
 
@@ -35,4 +44,3 @@ def drain_to_bronze(settings: Settings, catalog: Catalog, rng: OffsetRange, guar
         return lambda _t, todo: select_positions(rows, todo, "topic", "partition", "offset")
 
     return commit_step(settings, load(catalog, settings.catalog.namespace, TABLE), rng, prepare, guard=guard)
-

@@ -1,4 +1,5 @@
 """Access to the Iceberg catalog of the configured profile."""
+
 from __future__ import annotations
 
 from pyiceberg.catalog import Catalog
@@ -55,6 +56,4 @@ def open_catalog(settings: Settings) -> Catalog:
     except Exception as exc:
         fix = "run `k2 up --profile s3`" if c.profile == "s3" else "check K2_CATALOG__SQL_URI and that its directory is writable"
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise CatalogUnavailable(
-            f"Iceberg catalog at {settings.catalog_uri} is unreachable ({type(exc).__name__}: {cause}); {fix}"
-        ) from exc
+        raise CatalogUnavailable(f"Iceberg catalog at {settings.catalog_uri} is unreachable ({type(exc).__name__}: {cause}); {fix}") from exc

@@ -9,6 +9,7 @@ the new head: files already written are reused while their inputs are still live
 written twice. The snapshot carries the table's current offsets forward (offsets.carried_offsets) and
 `k2.maintenance=compaction`, so readers of new snapshots can tell it adds no data.
 """
+
 from __future__ import annotations
 
 import time
@@ -65,8 +66,7 @@ def plan(table: Table, small_file_bytes: int, min_files: int) -> list[Group]:
 
 def _sorted(table: Table, rows: pa.Table) -> pa.Table:
     schema = table.schema()
-    keys = [(schema.find_column_name(f.source_id), "ascending" if f.direction.value == "asc" else "descending")
-            for f in table.sort_order().fields]
+    keys = [(schema.find_column_name(f.source_id), "ascending" if f.direction.value == "asc" else "descending") for f in table.sort_order().fields]
     return rows.sort_by(keys) if keys else rows
 
 
@@ -83,16 +83,17 @@ def _rewrite(table: Table, group: Group) -> list[DataFile]:
         key = PartitionKey([PartitionFieldValue(f, v) for f, v in zip(spec.fields, group[0].partition)], spec, schema)
     target = property_as_int(meta.properties, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
     write_uuid = uuid.uuid4()
-    tasks = [WriteTask(write_uuid=write_uuid, task_id=i, schema=schema, record_batches=batches, partition_key=key)
-             for i, batches in enumerate(bin_pack_arrow_table(_sorted(table, rows), target))]
+    tasks = [
+        WriteTask(write_uuid=write_uuid, task_id=i, schema=schema, record_batches=batches, partition_key=key)
+        for i, batches in enumerate(bin_pack_arrow_table(_sorted(table, rows), target))
+    ]
     files = list(write_file(table.io, meta, iter(tasks)))
     if sum(f.record_count for f in files) != expected:
         raise RuntimeError(f"{table.name()}: wrote {sum(f.record_count for f in files)} rows for {expected}; not compacting")
     return files
 
 
-def compact(table: Table, settings: MaintenanceSettings, attempts: int,
-            before_commit: Callable[[Table], None] | None = None) -> CompactionOutcome:
+def compact(table: Table, settings: MaintenanceSettings, attempts: int, before_commit: Callable[[Table], None] | None = None) -> CompactionOutcome:
     """Compact every partition with enough small files in one snapshot, retrying on conflicting commits.
 
     before_commit(table) runs after the files are written, just before each commit attempt (a drill or a

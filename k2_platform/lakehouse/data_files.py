@@ -14,6 +14,7 @@ and `tx._table.io`. The public `Transaction.append` offers no way to hand it pre
 re-implementing the snapshot producer would duplicate Iceberg's manifest writing. pyiceberg is pinned
 (setup.py) because of this; every exactly-once and medallion test commits through here.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,7 @@ def append_rows(tx: Transaction, rows: pa.Table, snapshot_properties: dict[str, 
         if rows.num_rows == 0:
             return
         task_schema = pyarrow_to_schema(rows.schema, name_mapping=meta.schema().name_mapping, format_version=meta.format_version)
-        target = property_as_int(meta.properties, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES,
-                                 TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
+        target = property_as_int(meta.properties, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES, TableProperties.WRITE_TARGET_FILE_SIZE_BYTES_DEFAULT)
         counter = itertools.count()
         tasks = [
             WriteTask(write_uuid=snapshot.commit_uuid, task_id=next(counter), schema=task_schema, record_batches=batches, partition_key=key)
@@ -53,10 +53,12 @@ def _partitions(tx: Transaction, rows: pa.Table) -> Iterator[tuple[PartitionKey 
     if spec.is_unpartitioned():
         yield None, rows
         return
-    keys = pa.table({
-        str(i): f.transform.pyarrow_transform(schema.find_field(f.source_id).field_type)(rows[schema.find_column_name(f.source_id)])
-        for i, f in enumerate(spec.fields)
-    })
+    keys = pa.table(
+        {
+            str(i): f.transform.pyarrow_transform(schema.find_field(f.source_id).field_type)(rows[schema.find_column_name(f.source_id)])
+            for i, f in enumerate(spec.fields)
+        }
+    )
     starts = _run_starts(keys)
     if len(starts) != keys.group_by(keys.column_names, use_threads=False).aggregate([]).num_rows:
         order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
@@ -65,8 +67,9 @@ def _partitions(tx: Transaction, rows: pa.Table) -> Iterator[tuple[PartitionKey 
     bounds = np.append(starts, rows.num_rows)
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         values = keys.slice(int(lo), 1).to_pylist()[0]
-        key = PartitionKey(field_values=[PartitionFieldValue(f, values[str(i)]) for i, f in enumerate(spec.fields)],
-                           partition_spec=spec, schema=schema)
+        key = PartitionKey(
+            field_values=[PartitionFieldValue(f, values[str(i)]) for i, f in enumerate(spec.fields)], partition_spec=spec, schema=schema
+        )
         yield key, rows.slice(int(lo), int(hi - lo))
 
 

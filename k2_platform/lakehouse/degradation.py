@@ -7,6 +7,7 @@ once every reading is below that level's lower `down` threshold and the level ha
 min_dwell_s; so a reading hovering at a threshold cannot make the level flap. What a level does
 (wider batches, deferred derived work, skipped WARN checks) is in degradation_state; no trade is ever dropped.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -59,8 +60,13 @@ def next_state(previous: State, lag: int, rss: int, now: float, cfg: Degradation
         return _changed(readings, rise, now, f"rose: {_why(cfg, lag, rss, rise)}")
     if held < previous.level and now - previous.since >= cfg.min_dwell_s:
         lower = Level(previous.level - 1)
-        return _changed(readings, lower, now, f"eased after {now - previous.since:.0f} s at {previous.level.name}: "
-                                              f"lag {lag:,} records and rss {rss:,} bytes below the {previous.level.name} down thresholds")
+        return _changed(
+            readings,
+            lower,
+            now,
+            f"eased after {now - previous.since:.0f} s at {previous.level.name}: "
+            f"lag {lag:,} records and rss {rss:,} bytes below the {previous.level.name} down thresholds",
+        )
     return readings
 
 

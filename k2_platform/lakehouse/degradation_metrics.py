@@ -4,6 +4,7 @@ A collector rather than a gauge set in one process: the level is decided by the 
 scraped from whichever process exposes metrics (the API; others can register it too), and a
 collector reading the file shows every process the same, current value.
 """
+
 from __future__ import annotations
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -19,6 +20,5 @@ class DegradationCollector:
     def collect(self):
         state = current(self.settings)
         yield GaugeMetricFamily("k2_degradation_level", "Degradation level: 0 NORMAL, 1 ELEVATED, 2 DEGRADED, 3 CRITICAL", value=int(state.level))
-        yield GaugeMetricFamily("k2_degradation_level_since_timestamp_seconds", "When the current degradation level was entered",
-                                value=state.since)
+        yield GaugeMetricFamily("k2_degradation_level_since_timestamp_seconds", "When the current degradation level was entered", value=state.since)
         yield CounterMetricFamily("k2_degradation_level_changes", "Degradation level changes", value=state.changes)

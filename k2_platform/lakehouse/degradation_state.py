@@ -7,6 +7,7 @@ k2_degradation sensor writes it, and drain runs, derived schedules, the API's /h
 snapshot property: a level change is no table's data and must not add snapshots (and commit
 conflicts) to tables the drains are committing to. No file yet: NORMAL.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ def _pressed(settings: Settings, threshold: str, effect: str, now: float | None)
     if state.level < Level[threshold]:
         return None
     since = datetime.fromtimestamp(state.since, UTC)
-    return (f"{effect}: K2 degradation level is {state.level.name} (since {since:%Y-%m-%dT%H:%M:%SZ}, {state.reason}); "
-            f"back to normal below {threshold}")
+    return (
+        f"{effect}: K2 degradation level is {state.level.name} (since {since:%Y-%m-%dT%H:%M:%SZ}, {state.reason}); back to normal below {threshold}"
+    )
 
 
 def deferred(settings: Settings, what: str, now: float | None = None) -> str | None:
@@ -80,6 +82,12 @@ def warn_checks_skipped(settings: Settings, now: float | None = None) -> str | N
 def summary(settings: Settings, now: float) -> dict:
     """The level as /health reports it."""
     state = current(settings)
-    return {"level": state.level.name, "since": state.since, "reason": state.reason, "lag_records": state.lag_records,
-            "rss_bytes": state.rss_bytes, "evaluated_age_s": round(now - state.evaluated_at, 3) if state.evaluated_at else None,
-            "stale": bool(state.evaluated_at) and stale(settings, state, now)}
+    return {
+        "level": state.level.name,
+        "since": state.since,
+        "reason": state.reason,
+        "lag_records": state.lag_records,
+        "rss_bytes": state.rss_bytes,
+        "evaluated_age_s": round(now - state.evaluated_at, 3) if state.evaluated_at else None,
+        "stale": bool(state.evaluated_at) and stale(settings, state, now),
+    }

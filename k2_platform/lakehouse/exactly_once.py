@@ -6,6 +6,7 @@ append is made against the snapshot we read the offsets from, and offset-carryin
 anyone else committed meanwhile. We then refresh and recompute: rows the table got meanwhile are
 not written again, and a range the table already holds writes nothing.
 """
+
 from __future__ import annotations
 
 import time
@@ -65,8 +66,14 @@ def commit_range(
         before = committed(table)
         todo = rng.pending(before)
         if not todo:
-            return CommitOutcome(name, False, offsets_before=before, offsets_after=before, attempts=attempt,
-                                 note="range already committed by another run: nothing written")
+            return CommitOutcome(
+                name,
+                False,
+                offsets_before=before,
+                offsets_after=before,
+                attempts=attempt,
+                note="range already committed by another run: nothing written",
+            )
         rows = rows_for(table, todo)
         if guard is not None:
             guard(table, todo, rows)
@@ -87,8 +94,17 @@ def commit_range(
         kill_if_armed(fault_point, "after_commit")
         snapshot = table.current_snapshot()
         props = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
-        return CommitOutcome(name, True, rows.num_rows, snapshot.snapshot_id if snapshot else None, before, after,
-                             attempt, int(props.get("added-files-size", 0)), commit_s=time.perf_counter() - commit_started)
+        return CommitOutcome(
+            name,
+            True,
+            rows.num_rows,
+            snapshot.snapshot_id if snapshot else None,
+            before,
+            after,
+            attempt,
+            int(props.get("added-files-size", 0)),
+            commit_s=time.perf_counter() - commit_started,
+        )
     raise CommitContention(f"{name}: head moved on each of {attempts} commit attempts; retry the run")
 
 
@@ -106,7 +122,15 @@ def commit_step(
     name = ".".join(table.name())
     before = committed(table)
     if not rng.pending(before):
-        return CommitOutcome(name, False, offsets_before=before, offsets_after=before,
-                             note=f"range already in {table.name()[-1]}: nothing read or written")
-    return commit_range(table, rng, prepare(table), attempts=settings.lakehouse.commit_attempts,
-                        kafka_positions=kafka_positions, fault_point=settings.lakehouse.fault_kill_point, guard=guard)
+        return CommitOutcome(
+            name, False, offsets_before=before, offsets_after=before, note=f"range already in {table.name()[-1]}: nothing read or written"
+        )
+    return commit_range(
+        table,
+        rng,
+        prepare(table),
+        attempts=settings.lakehouse.commit_attempts,
+        kafka_positions=kafka_positions,
+        fault_point=settings.lakehouse.fault_kill_point,
+        guard=guard,
+    )

@@ -12,6 +12,7 @@ Orphans are files under the table's location that no snapshot or metadata file r
 failed commits or crashed writers. Only files older than `orphan_min_age_s` are deleted: a drain writes
 its data files before its commit, so a young unreferenced file may be about to be committed.
 """
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 When `Settings.lakehouse.fault_kill_point` (env K2_LAKEHOUSE__FAULT_KILL_POINT) names a point a
 commit reaches, the process SIGKILLs itself there, exactly like an OOM kill or `kill -9` would.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 A record that is not a valid gap record is kept, not dropped: its row carries the reason in
 `detail` with the raw text, and zero ids, so the gap-explanation check can flag it.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -23,11 +24,28 @@ def _row(value: bytes | None, kafka_time_us: int) -> dict:
         gap = decode(value or b"")
     except UndecodableGap as exc:
         text = (value or b"").decode("utf-8", errors="replace")
-        return {"exchange": "unknown", "symbol": "unknown", "first_missing_id": 0, "last_missing_id": 0, "missing_count": 0,
-                "detected_at": kafka_time_us, "repaired": False, "repaired_count": 0, "detail": f"undecodable gap record ({exc}): {text[:500]}"}
-    return {"exchange": gap.exchange, "symbol": gap.symbol, "first_missing_id": gap.first_missing_id, "last_missing_id": gap.last_missing_id,
-            "missing_count": gap.missing_count, "detected_at": gap.detected_at, "repaired": gap.repaired,
-            "repaired_count": gap.repaired_count, "detail": gap.detail}
+        return {
+            "exchange": "unknown",
+            "symbol": "unknown",
+            "first_missing_id": 0,
+            "last_missing_id": 0,
+            "missing_count": 0,
+            "detected_at": kafka_time_us,
+            "repaired": False,
+            "repaired_count": 0,
+            "detail": f"undecodable gap record ({exc}): {text[:500]}",
+        }
+    return {
+        "exchange": gap.exchange,
+        "symbol": gap.symbol,
+        "first_missing_id": gap.first_missing_id,
+        "last_missing_id": gap.last_missing_id,
+        "missing_count": gap.missing_count,
+        "detected_at": gap.detected_at,
+        "repaired": gap.repaired,
+        "repaired_count": gap.repaired_count,
+        "detail": gap.detail,
+    }
 
 
 def gap_rows(records: pa.Table, schema: pa.Schema) -> pa.Table:

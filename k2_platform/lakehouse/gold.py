@@ -6,6 +6,7 @@ the batch itself and rows already in gold: a trade re-sent hours later has the s
 so only gold files of the batch's trade_time span (hour partitions, pruned by pyiceberg) are read,
 and of those only the message_id column.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ partitions (hour(trade_time)) of the data files that gold's newer snapshots adde
 trade lands in the file of its own hour, so it touches that hour only, however late it arrives.
 Compactions (operation `replace`) change files but no row, so they touch nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

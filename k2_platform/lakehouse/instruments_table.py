@@ -1,4 +1,5 @@
 """The `instruments` table: the reference data of schemas/instruments.json, one row per venue spelling."""
+
 from __future__ import annotations
 
 import pyarrow as pa

@@ -1,26 +1,28 @@
 """Kafka access for drain runs and sensors: end offsets without consuming, and exact-range reads."""
+
 from __future__ import annotations
 
 import time
 
 import numpy as np
 import pyarrow as pa
-from confluent_kafka import Consumer, KafkaError, KafkaException
-from confluent_kafka import TopicPartition as KafkaTP
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition as KafkaTP
 
 from ..kafka_client import range_consumer, topic_watermarks
 from ..settings import Settings
 from .offsets import OffsetRange, TopicPartition
 
-RECORD_SCHEMA = pa.schema([
-    ("topic", pa.large_string()),
-    ("partition", pa.int32()),
-    ("offset", pa.int64()),
-    ("kafka_timestamp", pa.timestamp("us", tz="UTC")),
-    ("key", pa.large_binary()),
-    ("value", pa.large_binary()),
-    ("headers", pa.map_(pa.large_string(), pa.large_binary())),
-])
+RECORD_SCHEMA = pa.schema(
+    [
+        ("topic", pa.large_string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+        ("kafka_timestamp", pa.timestamp("us", tz="UTC")),
+        ("key", pa.large_binary()),
+        ("value", pa.large_binary()),
+        ("headers", pa.map_(pa.large_string(), pa.large_binary())),
+    ]
+)
 HEADERS = RECORD_SCHEMA.field("headers").type
 
 
@@ -45,8 +47,7 @@ def read_range(settings: Settings, rng: OffsetRange, timeout_s: float | None = N
     """
     timeout_s = timeout_s or settings.lakehouse.kafka_read_timeout_s
     fetch = settings.lakehouse.kafka_fetch_bytes
-    c = consumer(settings, **{"fetch.max.bytes": fetch, "max.partition.fetch.bytes": fetch // 4,
-                              "queued.max.messages.kbytes": fetch >> 10})
+    c = consumer(settings, **{"fetch.max.bytes": fetch, "max.partition.fetch.bytes": fetch // 4, "queued.max.messages.kbytes": fetch >> 10})
     chunks = []
     try:
         c.assign([KafkaTP(t, p, rng.start[(t, p)]) for (t, p) in rng.end])
@@ -107,13 +108,16 @@ def _columns(records: list, rng: OffsetRange) -> tuple[pa.RecordBatch, list[Topi
     reached = [tp for tp, mask in members.items() if offsets[mask].max() >= rng.end[tp] - 1]
     headers = [m.headers() for m in records]
     stamps_ms = np.array([m.timestamp()[1] for m in records], np.int64)
-    chunk = pa.RecordBatch.from_arrays([
-        pa.array(topics, pa.large_string()),
-        pa.array(partitions),
-        pa.array(offsets),
-        pa.array(stamps_ms * 1000).view(RECORD_SCHEMA.field("kafka_timestamp").type),
-        pa.array([m.key() for m in records], pa.large_binary()),
-        pa.array([m.value() for m in records], pa.large_binary()),
-        pa.nulls(n, HEADERS) if headers.count(None) == n else pa.array(headers, HEADERS),
-    ], schema=RECORD_SCHEMA)
+    chunk = pa.RecordBatch.from_arrays(
+        [
+            pa.array(topics, pa.large_string()),
+            pa.array(partitions),
+            pa.array(offsets),
+            pa.array(stamps_ms * 1000).view(RECORD_SCHEMA.field("kafka_timestamp").type),
+            pa.array([m.key() for m in records], pa.large_binary()),
+            pa.array([m.value() for m in records], pa.large_binary()),
+            pa.nulls(n, HEADERS) if headers.count(None) == n else pa.array(headers, HEADERS),
+        ],
+        schema=RECORD_SCHEMA,
+    )
     return (chunk if keep.all() else chunk.filter(pa.array(keep))), reached

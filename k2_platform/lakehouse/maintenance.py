@@ -5,6 +5,7 @@ snapshot it read and is retried on a conflict, compaction rewrites rows without 
 and the offsets drains resume from stay recorded in the head snapshot. The report holds, per table, the
 live data files and all stored objects (count and bytes) before and after.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,7 +30,7 @@ class Footprint:
     stored_bytes: int
 
     @classmethod
-    def of(cls, table: Table) -> "Footprint":
+    def of(cls, table: Table) -> Footprint:
         table.refresh()
         stored = stored_files(table)
         return cls(data_totals(table), len(stored), sum(i.size for i in stored))
@@ -56,8 +57,9 @@ def maintain_table(settings: Settings, table: Table, before_commit: Callable[[Ta
     compaction = compact(table, m, attempts, before_commit)
     expiry = expire(table, m, attempts)
     orphans = remove_orphans(table, m)
-    return TableReport(".".join(table.name()), before, Footprint.of(table), snapshots_before, len(table.metadata.snapshots),
-                       compaction, expiry, orphans)
+    return TableReport(
+        ".".join(table.name()), before, Footprint.of(table), snapshots_before, len(table.metadata.snapshots), compaction, expiry, orphans
+    )
 
 
 def maintained_tables(settings: Settings) -> list[str]:

@@ -4,6 +4,7 @@ A worker runs bronze, refine and gold steps one after another. Arrow's allocator
 malloc both keep freed memory for reuse, but not for each other: without this, each step's peak
 stacks on the garbage the previous step left, and a worker's peak RSS is the sum, not the max.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,10 +25,12 @@ def release_unused() -> None:
 
 def releases_memory(step):
     """Decorator for a drain step: release_unused() once the step's batches are garbage."""
+
     @functools.wraps(step)
     def run(*args, **kwargs):
         try:
             return step(*args, **kwargs)
         finally:
             release_unused()
+
     return run

@@ -8,6 +8,7 @@ by `k2 up --with-monitoring`) serves the file on every scrape next to what it co
 watermarks and snapshot summaries. A Pushgateway would be one more daemon to run and, per Prometheus's own
 guidance, replaces rather than adds the pushed values of a group.
 """
+
 from __future__ import annotations
 
 import fcntl

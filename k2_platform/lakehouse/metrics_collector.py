@@ -3,6 +3,7 @@
 Read-only and cheap: one Kafka metadata call for the watermarks, and each table's current snapshot summary
 (no data file is read). The drain-run counters recorded by runs (lakehouse/metrics.py) are served alongside.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,7 @@ SCRAPE_OK = "k2_lakehouse_scrape_success"
 
 def consumed_topics(settings: Settings) -> dict[str, list[str]]:
     """Every table that records Kafka offsets, and the topics its offsets are positions of."""
-    return {BRONZE: bronze_topics(settings), **target_topics(settings), GOLD: list(gold_topics(settings)),
-            FEED_GAPS: [settings.topics.feed_gaps]}
+    return {BRONZE: bronze_topics(settings), **target_topics(settings), GOLD: list(gold_topics(settings)), FEED_GAPS: [settings.topics.feed_gaps]}
 
 
 class LakehouseCollector:
@@ -62,8 +62,9 @@ class LakehouseCollector:
             self._catalog = open_catalog(s)
         topics = consumed_topics(s)
         marks = watermarks(s, sorted({t for ts in topics.values() for t in ts}))
-        lag = GaugeMetricFamily(LAG, "Kafka records not yet committed to the table (high watermark - table offset)",
-                                labels=["table", "topic", "partition"])
+        lag = GaugeMetricFamily(
+            LAG, "Kafka records not yet committed to the table (high watermark - table offset)", labels=["table", "topic", "partition"]
+        )
         freshness = GaugeMetricFamily(FRESHNESS, "Seconds since the table's last commit", labels=["table"])
         rows = GaugeMetricFamily(TABLE_ROWS, "Rows in the table's current snapshot", labels=["table"])
         now = time.time()
@@ -85,8 +86,9 @@ class LakehouseCollector:
         rows = CounterMetricFamily(drain.ROWS, "Rows committed by drain runs", labels=["table"])
         for table, n in sorted(state.get(drain.ROWS, {}).items()):
             rows.add_metric([table], n)
-        commits = CounterMetricFamily(drain.RUNS, "Drain commits: committed, or skipped because the range was already in the table",
-                                      labels=["table", "outcome"])
+        commits = CounterMetricFamily(
+            drain.RUNS, "Drain commits: committed, or skipped because the range was already in the table", labels=["table", "outcome"]
+        )
         for table, outcomes in sorted(state.get(drain.RUNS, {}).items()):
             for outcome, n in sorted(outcomes.items()):
                 commits.add_metric([table, outcome], n)

@@ -3,6 +3,7 @@
 An OffsetMap is {topic: {partition: next offset}}. A table's `k2.offsets` is cumulative: the full
 map as of that snapshot. An OffsetRange is the [start, end) a run is asked to consume.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,7 +87,7 @@ class OffsetRange:
     end: dict[TopicPartition, int]
 
     @classmethod
-    def between(cls, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> "OffsetRange":
+    def between(cls, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> OffsetRange:
         """Only the partitions where end > start; absent starts are taken as already given."""
         return cls(
             start={tp: start[tp] for tp in sorted(end) if end[tp] > start[tp]},
@@ -100,7 +101,7 @@ class OffsetRange:
     def __bool__(self) -> bool:
         return self.size > 0
 
-    def capped(self, max_records: int) -> "OffsetRange":
+    def capped(self, max_records: int) -> OffsetRange:
         """The first max_records of the range, shared fairly so no partition starves."""
         remaining = dict(self.start)
         budget = max_records
@@ -117,7 +118,7 @@ class OffsetRange:
                     break
         return OffsetRange.between(self.start, remaining)
 
-    def only(self, topics) -> "OffsetRange":
+    def only(self, topics) -> OffsetRange:
         keep = set(topics)
         return OffsetRange({tp: o for tp, o in self.start.items() if tp[0] in keep}, {tp: o for tp, o in self.end.items() if tp[0] in keep})
 
@@ -141,7 +142,7 @@ class OffsetRange:
         return {"start": to_json(_nest(self.start)), "end": to_json(_nest(self.end))}
 
     @classmethod
-    def from_config(cls, config: dict) -> "OffsetRange":
+    def from_config(cls, config: dict) -> OffsetRange:
         return cls(flatten(from_json(config["start"])), flatten(from_json(config["end"])))
 
     def run_key(self, name: str) -> str:

@@ -1,4 +1,5 @@
 """Reading table rows by the Kafka positions they came from (the watermarks' unit)."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -19,8 +20,7 @@ def position_filter(windows: dict[TopicPartition, tuple[int, int]], topic_col: s
     return expr
 
 
-def rows_in_range(table: Table, rng: OffsetRange, topic_col: str, partition_col: str, offset_col: str,
-                  columns: tuple[str, ...] = ("*",)) -> pa.Table:
+def rows_in_range(table: Table, rng: OffsetRange, topic_col: str, partition_col: str, offset_col: str, columns: tuple[str, ...] = ("*",)) -> pa.Table:
     windows = {tp: (rng.start[tp], rng.end[tp]) for tp in rng.end}
     if not windows:
         empty = table.schema().as_arrow().empty_table()

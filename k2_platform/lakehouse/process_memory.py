@@ -1,4 +1,5 @@
 """Memory of a process tree, one of the readings degradation levels are driven by (cheap enough for every tick)."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Each returns a RuleResult; the Dagster layer turns them into asset-check results
 take the Batch a commit is about to write (a failing ERROR rule stops that write); the table-wide
 rules at the end look at the committed tables.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,9 +75,15 @@ def trade_rows_valid(batch: Batch) -> RuleResult:
     any_bad = offending[0]
     for mask in offending[1:]:
         any_bad = pc.or_(any_bad, mask)
-    return RuleResult(not bad, {"rows_checked": rows.num_rows, **problems,
-                                "offending_message_ids": rows.filter(any_bad)["message_id"].to_pylist()[:SAMPLE] if bad and rows.num_rows else [],
-                                "explanation": "rows about to be written break: " + ", ".join(bad) if bad else "all rows conform"})
+    return RuleResult(
+        not bad,
+        {
+            "rows_checked": rows.num_rows,
+            **problems,
+            "offending_message_ids": rows.filter(any_bad)["message_id"].to_pylist()[:SAMPLE] if bad and rows.num_rows else [],
+            "explanation": "rows about to be written break: " + ", ".join(bad) if bad else "all rows conform",
+        },
+    )
 
 
 def range_complete(batch: Batch) -> RuleResult:
@@ -84,9 +91,17 @@ def range_complete(batch: Batch) -> RuleResult:
     rows, expected_rows = batch.rows, batch.records()
     distinct = rows.group_by(["topic", "partition", "offset"]).aggregate([]).num_rows if rows.num_rows else 0
     ok = rows.num_rows == expected_rows == distinct
-    return RuleResult(ok, {"rows": rows.num_rows, "expected_rows": expected_rows, "distinct_positions": distinct,
-                           "explanation": "one row per offset of the range" if ok else
-                           "a Kafka offset of the range is missing or present twice: the write was stopped"})
+    return RuleResult(
+        ok,
+        {
+            "rows": rows.num_rows,
+            "expected_rows": expected_rows,
+            "distinct_positions": distinct,
+            "explanation": "one row per offset of the range"
+            if ok
+            else "a Kafka offset of the range is missing or present twice: the write was stopped",
+        },
+    )
 
 
 def message_ids_new(batch: Batch) -> RuleResult:
@@ -95,8 +110,15 @@ def message_ids_new(batch: Batch) -> RuleResult:
     already_present = int(pc.sum(already_in_gold(batch.table, rows)).as_py() or 0)
     distinct = pc.count_distinct(rows["message_id"]).as_py() if rows.num_rows else 0
     ok = distinct == rows.num_rows and already_present == 0
-    return RuleResult(ok, {"rows": rows.num_rows, "distinct_message_ids": distinct, "already_in_gold": already_present,
-                           "explanation": "every message_id is new and unique" if ok else "duplicate message_id would be written"})
+    return RuleResult(
+        ok,
+        {
+            "rows": rows.num_rows,
+            "distinct_message_ids": distinct,
+            "already_in_gold": already_present,
+            "explanation": "every message_id is new and unique" if ok else "duplicate message_id would be written",
+        },
+    )
 
 
 def dlq_rows_explained(batch: Batch) -> RuleResult:
@@ -110,8 +132,16 @@ def dlq_rate(batch: Batch) -> RuleResult:
     """The share of the batch's trade records rejected stays below Settings.lakehouse.max_dlq_rate."""
     rejected, total, max_rate = batch.rows.num_rows, batch.records(gold_topics(batch.settings)), batch.settings.lakehouse.max_dlq_rate
     rate = rejected / total if total else 0.0
-    return RuleResult(rate <= max_rate, {"rejected": rejected, "records": total, "dlq_rate": round(rate, 6), "max_dlq_rate": max_rate,
-                                         "explanation": f"{rate:.2%} of the batch was rejected (threshold {max_rate:.2%}); see trades_dlq.reason"})
+    return RuleResult(
+        rate <= max_rate,
+        {
+            "rejected": rejected,
+            "records": total,
+            "dlq_rate": round(rate, 6),
+            "max_dlq_rate": max_rate,
+            "explanation": f"{rate:.2%} of the batch was rejected (threshold {max_rate:.2%}); see trades_dlq.reason",
+        },
+    )
 
 
 def gaps_repaired(batch: Batch) -> RuleResult:
@@ -119,10 +149,15 @@ def gaps_repaired(batch: Batch) -> RuleResult:
     rows = batch.rows
     unrepaired = rows.filter(pc.invert(rows["repaired"])) if rows.num_rows else rows
     missing = int(pc.sum(pc.subtract(unrepaired["missing_count"], unrepaired["repaired_count"])).as_py() or 0) if unrepaired.num_rows else 0
-    explanation = (f"{unrepaired.num_rows} gap(s) not repaired: {missing} trade(s) missing, see feed_gaps" if unrepaired.num_rows
-                   else "every detected trade-id gap was repaired from REST history")
-    return RuleResult(unrepaired.num_rows == 0, {"gaps": rows.num_rows, "unrepaired_gaps": unrepaired.num_rows, "trades_missing": missing,
-                                                 "explanation": explanation})
+    explanation = (
+        f"{unrepaired.num_rows} gap(s) not repaired: {missing} trade(s) missing, see feed_gaps"
+        if unrepaired.num_rows
+        else "every detected trade-id gap was repaired from REST history"
+    )
+    return RuleResult(
+        unrepaired.num_rows == 0,
+        {"gaps": rows.num_rows, "unrepaired_gaps": unrepaired.num_rows, "trades_missing": missing, "explanation": explanation},
+    )
 
 
 def _rows_below(catalog: Catalog, ns: str, table: str, marks: dict, cols: tuple[str, str, str]) -> int:
@@ -146,9 +181,17 @@ def bronze_reconciles(settings: Settings, catalog: Catalog) -> RuleResult:
     bronze_rows = _rows_below(catalog, ns, BRONZE, marks, ("topic", "partition", "offset"))
     dlq_rows = _rows_below(catalog, ns, DLQ, marks, source)
     ok = bronze_rows == silver_rows + dlq_rows
-    return RuleResult(ok, {"bronze_rows": bronze_rows, "silver_rows": silver_rows, "dlq_rows": dlq_rows,
-                           "explanation": "bronze = silver + DLQ" if ok else
-                           f"bronze has {bronze_rows} rows but silver + DLQ hold {silver_rows + dlq_rows}: records lost or duplicated"})
+    return RuleResult(
+        ok,
+        {
+            "bronze_rows": bronze_rows,
+            "silver_rows": silver_rows,
+            "dlq_rows": dlq_rows,
+            "explanation": "bronze = silver + DLQ"
+            if ok
+            else f"bronze has {bronze_rows} rows but silver + DLQ hold {silver_rows + dlq_rows}: records lost or duplicated",
+        },
+    )
 
 
 def gold_within_silver(settings: Settings, catalog: Catalog) -> RuleResult:
@@ -160,7 +203,15 @@ def gold_within_silver(settings: Settings, catalog: Catalog) -> RuleResult:
     counts = pa.table({"message_id": gold_rows}).group_by("message_id").aggregate([("message_id", "count")]) if len(gold_rows) else None
     duplicated = counts.filter(pc.greater(counts["message_id_count"], 1))["message_id"].to_pylist() if counts is not None else []
     ok = len(gold_rows) <= silver_rows and not duplicated
-    return RuleResult(ok, {"gold_rows": len(gold_rows), "gold_distinct_message_ids": counts.num_rows if counts is not None else 0,
-                           "silver_rows": silver_rows, "duplicated_message_ids": sorted(duplicated)[:SAMPLE],
-                           "explanation": "gold <= silver and message_id unique" if ok else
-                           f"gold holds {len(gold_rows)} rows for {silver_rows} silver rows; {len(duplicated)} message_id(s) stored more than once"})
+    return RuleResult(
+        ok,
+        {
+            "gold_rows": len(gold_rows),
+            "gold_distinct_message_ids": counts.num_rows if counts is not None else 0,
+            "silver_rows": silver_rows,
+            "duplicated_message_ids": sorted(duplicated)[:SAMPLE],
+            "explanation": "gold <= silver and message_id unique"
+            if ok
+            else f"gold holds {len(gold_rows)} rows for {silver_rows} silver rows; {len(duplicated)} message_id(s) stored more than once",
+        },
+    )

@@ -5,6 +5,7 @@ each target commits on its own compare-and-set watermark (Kafka positions of the
 has accounted for): a run killed between two commits is completed by the next run, which writes
 only what each target still lacks. Every bronze row ends in exactly one silver table or the DLQ.
 """
+
 from __future__ import annotations
 
 import functools
@@ -61,26 +62,42 @@ def route(settings: Settings, bronze: pa.Table, schemas: dict[str, pa.Schema], n
     rejected = ~valid  # a mask, not indices: take() on a chunked column would first concatenate all of it
     ingest_rows = _rows_where(bronze, is_ingest_dlq)
     ingest = [IngestReject.from_kafka(v, h) for v, h in zip(ingest_rows["value"].to_pylist(), ingest_rows["headers"].to_pylist())]
-    out[DLQ] = pa.concat_tables([
-        _dlq_rows(_rows_where(trades_part, rejected), stages[rejected], reasons[rejected],
-                  topic_exchange.filter(pa.array(rejected)), now_us, schemas[DLQ]),
-        _dlq_rows(ingest_rows, [r.stage or INGEST_STAGE for r in ingest], [r.reason for r in ingest],
-                  pa.array([r.exchange or None for r in ingest], pa.large_string()), now_us, schemas[DLQ]),
-    ])
+    out[DLQ] = pa.concat_tables(
+        [
+            _dlq_rows(
+                _rows_where(trades_part, rejected),
+                stages[rejected],
+                reasons[rejected],
+                topic_exchange.filter(pa.array(rejected)),
+                now_us,
+                schemas[DLQ],
+            ),
+            _dlq_rows(
+                ingest_rows,
+                [r.stage or INGEST_STAGE for r in ingest],
+                [r.reason for r in ingest],
+                pa.array([r.exchange or None for r in ingest], pa.large_string()),
+                now_us,
+                schemas[DLQ],
+            ),
+        ]
+    )
     return out
 
 
 def _dlq_rows(bronze: pa.Table, stages, reasons, exchanges: pa.Array, now_us: int, schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pydict({
-        "failed_at": pa.array([now_us] * bronze.num_rows, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        "stage": pa.array(list(stages), pa.large_string()),
-        "reason": pa.array(list(reasons), pa.large_string()),
-        "raw": bronze["value"],
-        "exchange": exchanges,
-        "source_topic": bronze["topic"],
-        "source_partition": bronze["partition"],
-        "source_offset": bronze["offset"],
-    }).cast(schema)
+    return pa.Table.from_pydict(
+        {
+            "failed_at": pa.array([now_us] * bronze.num_rows, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "stage": pa.array(list(stages), pa.large_string()),
+            "reason": pa.array(list(reasons), pa.large_string()),
+            "raw": bronze["value"],
+            "exchange": exchanges,
+            "source_topic": bronze["topic"],
+            "source_partition": bronze["partition"],
+            "source_offset": bronze["offset"],
+        }
+    ).cast(schema)
 
 
 def _typed(decoded: pa.Table, position: dict, mask: np.ndarray, schema: pa.Schema) -> pa.Table:

@@ -4,6 +4,7 @@ Used by maintenance (what compaction may merge, what expiry may delete, what is 
 model (bytes per record from the files' own sizes and record counts). Paths are compared in the file
 system's form (`PyArrowFileIO.parse_location`), so `file:///x` and `/x`, or `s3://b/k` and `b/k`, agree.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -40,7 +41,7 @@ class FileTotals:
     records: int
 
     @classmethod
-    def of(cls, files: Iterable[DataFile]) -> "FileTotals":
+    def of(cls, files: Iterable[DataFile]) -> FileTotals:
         files = list(files)
         return cls(len(files), sum(f.file_size_in_bytes for f in files), sum(f.record_count for f in files))
 

@@ -1,4 +1,5 @@
 """The Iceberg tables of DESIGN section 3: columns, partitioning, sort order, properties."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -82,8 +83,14 @@ class TableSpec:
         return {**base, **self.properties, **({"comment": self.doc} if self.doc else {})}
 
 
-_ICEBERG_TYPES = {"string": StringType(), "decimal": DECIMAL, "timestamp": TS, "long": LongType(), "int": IntegerType(),
-                  "string_map": MapType(0, StringType(), 0, StringType())}
+_ICEBERG_TYPES = {
+    "string": StringType(),
+    "decimal": DECIMAL,
+    "timestamp": TS,
+    "long": LongType(),
+    "int": IntegerType(),
+    "string_map": MapType(0, StringType(), 0, StringType()),
+}
 # silver's and gold's trade columns: the trade record's fields (schemas.trade), in its order.
 TRADE_TABLE_COLUMNS = tuple((f.name, _ICEBERG_TYPES[f.kind], f.required) for f in TRADE_FIELDS)
 SOURCE_POSITION = (
@@ -211,8 +218,7 @@ OHLCV = {
         partition=(("open_time", transform),),
         sort=("open_time", "exchange", "symbol"),
         derived=True,
-        doc=f"{interval} OHLCV bars (Binance kline columns + VWAP) per exchange and symbol from gold_trades; "
-            "no bar for a window without trades.",
+        doc=f"{interval} OHLCV bars (Binance kline columns + VWAP) per exchange and symbol from gold_trades; no bar for a window without trades.",
         # A partition rewrite (delete + append) must not be rebased onto a head it did not see: K2 re-plans it.
         properties={"commit.retry.num-retries": "0"},
     )

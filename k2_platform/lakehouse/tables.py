@@ -1,4 +1,5 @@
 """Creating and opening K2's tables: idempotent, and loud about a mismatched existing table."""
+
 from __future__ import annotations
 
 import logging
@@ -37,9 +38,7 @@ def _check_matches(table: Table, spec: TableSpec, identifier: str) -> None:
         )
     expected_parts = [(c, str(t)) for c, t in spec.partition]
     if _partition_shape(table) != expected_parts:
-        raise SchemaMismatch(
-            f"table {identifier} is partitioned by {_partition_shape(table)}, expected {expected_parts}"
-        )
+        raise SchemaMismatch(f"table {identifier} is partitioned by {_partition_shape(table)}, expected {expected_parts}")
 
 
 def ensure_table(catalog: Catalog, namespace: str, spec: TableSpec) -> Table:

@@ -1,4 +1,5 @@
 """Silver validation rules, vectorized over a decoded batch; each failure gets a recorded reason."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -23,8 +24,12 @@ def _venue_keys(exchange, exchange_symbol):
 
 
 def _canonical(instruments: InstrumentRegistry):
-    pairs = [(f"{venue}|{spelling.upper()}", inst.symbol) for inst in instruments.instruments.values()
-             for venue, spellings in inst.venue_symbols.items() for spelling in spellings]
+    pairs = [
+        (f"{venue}|{spelling.upper()}", inst.symbol)
+        for inst in instruments.instruments.values()
+        for venue, spellings in inst.venue_symbols.items()
+        for spelling in spellings
+    ]
     return pa.array([k for k, _ in pairs], pa.large_string()), pa.array([s for _, s in pairs], pa.large_string())
 
 
@@ -50,8 +55,9 @@ def fill_quote_quantity(trades: pa.Table, reasons: np.ndarray) -> pa.Table:
     return trades.set_column(trades.schema.get_field_index("quote_quantity"), "quote_quantity", pa.array(values, qq.type))
 
 
-def validate(trades: pa.Table, decode_errors: np.ndarray, topic_exchange: pa.Array, instruments: InstrumentRegistry,
-             max_future_skew_s: float) -> tuple[pa.Table, np.ndarray]:
+def validate(
+    trades: pa.Table, decode_errors: np.ndarray, topic_exchange: pa.Array, instruments: InstrumentRegistry, max_future_skew_s: float
+) -> tuple[pa.Table, np.ndarray]:
     """Per row "" (valid) or the first rule it breaks; rows come back with quote_quantity filled."""
     reasons = decode_errors.copy()
     keys, canon = _canonical(instruments)
@@ -64,8 +70,10 @@ def validate(trades: pa.Table, decode_errors: np.ndarray, topic_exchange: pa.Arr
         (pc.not_equal(trades["symbol"], canonical), lambda r, t: f"symbol {r['symbol']!r} is not the canonical name of {r['exchange_symbol']!r}"),
         (pc.less_equal(trades["price"], zero), lambda r, t: f"price must be > 0, got {r['price']}"),
         (pc.less_equal(trades["quantity"], zero), lambda r, t: f"quantity must be > 0, got {r['quantity']}"),
-        (pc.greater(pc.subtract(trades["trade_time"], trades["ingest_time"]), skew_us),
-         lambda r, t: f"trade_time is {(r['trade_time'] - r['ingest_time']) / 1e6:.3f}s ahead of ingest_time (tolerance {max_future_skew_s}s)"),
+        (
+            pc.greater(pc.subtract(trades["trade_time"], trades["ingest_time"]), skew_us),
+            lambda r, t: f"trade_time is {(r['trade_time'] - r['ingest_time']) / 1e6:.3f}s ahead of ingest_time (tolerance {max_future_skew_s}s)",
+        ),
     ]
     for mask, describe in rules:
         broken = np.flatnonzero(_np(mask) & (reasons == ""))

@@ -1,5 +1,6 @@
 """`k2`: the one command-line entry point. Each subcommand lives in its own module under
 `k2_platform.ops.commands` and registers itself, so adding a command touches no shared file."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,6 +1,7 @@
 """A local service K2 starts itself that answers HTTP when ready (Prometheus, `k2 metrics`): pid file, free-port
 check, start-up wait with the log's tail on failure, SIGTERM stop. The Kafka and SeaweedFS classes follow the
 same steps with readiness probes of their own."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """A real single-node Apache Kafka (KRaft, combined broker + controller) run with the machine's Java."""
+
 from __future__ import annotations
 
 import base64
@@ -59,9 +60,18 @@ class KafkaBroker:
         self._format_if_new(java, jars)
         progress(f"Starting Kafka {k.version} on {k.bootstrap} ...")
         log4j = resources.files(__package__).joinpath("kafka-log4j2.properties")
-        argv = [java, f"-Xmx{k.heap_mb}m", f"-Xms{min(k.heap_mb, 256)}m", "-XX:+UseG1GC",
-                f"-Dlog4j2.configurationFile={log4j}", f"-Dk2.kafka.logdir={self.dir / 'logs'}",
-                "-cp", f"{jars}/*", MAIN_CLASS, str(self.config_file)]
+        argv = [
+            java,
+            f"-Xmx{k.heap_mb}m",
+            f"-Xms{min(k.heap_mb, 256)}m",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dk2.kafka.logdir={self.dir / 'logs'}",
+            "-cp",
+            f"{jars}/*",
+            MAIN_CLASS,
+            str(self.config_file),
+        ]
         proc = spawn(argv, self.log_file, self.pid_file)
         deadline = time.monotonic() + k.start_timeout_s
         while time.monotonic() < deadline:
@@ -135,7 +145,8 @@ class KafkaBroker:
         cluster_id = _kafka_uuid()
         result = subprocess.run(
             [java, "-cp", f"{jars}/*", "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(self.config_file)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage in {self.data_dir} failed: {(result.stderr or result.stdout).strip()[-300:]}")

@@ -1,4 +1,5 @@
 """Fetching the Kafka broker jars from Maven Central with the machine's Maven, once per version."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,8 +29,16 @@ def ensure_kafka_jars(settings: Settings, progress=print) -> Path:
     pom = resources.files(__package__).joinpath("kafka-pom.xml")
     progress(f"Fetching Apache Kafka {version} jars with Maven into {jars_dir} (first run only)...")
     with resources.as_file(pom) as pom_path:
-        argv = [mvn, "-B", "-f", str(pom_path), "dependency:copy-dependencies",
-                f"-Dkafka.version={version}", f"-DoutputDirectory={partial}", "-DincludeScope=runtime"]
+        argv = [
+            mvn,
+            "-B",
+            "-f",
+            str(pom_path),
+            "dependency:copy-dependencies",
+            f"-Dkafka.version={version}",
+            f"-DoutputDirectory={partial}",
+            "-DincludeScope=runtime",
+        ]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         tail: list[str] = []
         for line in proc.stdout:

@@ -1,6 +1,7 @@
 """`k2 metrics` as a service of the local stack: the lakehouse's metrics (lag, freshness, rows, drain runs) on
 one loopback port for Prometheus. Drain runs are short-lived Dagster runs; this long-lived process is what
 Prometheus scrapes for them (why a file and not a Pushgateway: lakehouse/metrics.py)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Processes K2 starts itself: pid files, ownership checks, ports, graceful stop."""
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,7 @@ def require_free_ports(service: str, host: str, ports: dict[str, int]) -> None:
     for setting, port in ports.items():
         if port_in_use(host, port):
             raise StackError(
-                f"{service}: port {port} on {host} is already in use by another process; "
-                f"stop that process or choose another port with {setting}"
+                f"{service}: port {port} on {host} is already in use by another process; stop that process or choose another port with {setting}"
             )
 
 
@@ -78,8 +78,7 @@ def spawn(argv: list[str], log_file: Path, pid_file: Path, env: dict | None = No
     with open(log_file, "ab") as log:
         # Own session: the service outlives the `k2 up` that started it, and Ctrl-C in that
         # terminal does not reach it.
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env, cwd=cwd)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env, cwd=cwd)
     pid_file.write_text(str(proc.pid))
     return proc
 

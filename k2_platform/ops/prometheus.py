@@ -3,6 +3,7 @@
 Its scrape jobs come from deploy/prometheus/prometheus.yml, the file docker-compose's Prometheus mounts: one list
 of jobs for both. Here each job's target becomes this host's loopback address and the port from settings.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -49,10 +50,17 @@ class Prometheus(HttpService):
     def argv(self) -> list[str]:
         binary = shutil.which(self.settings.monitoring.prometheus_binary)
         if binary is None:
-            raise StackError(f"{self.settings.monitoring.prometheus_binary} not found: run scripts/setup.sh "
-                             "(apt-get install prometheus) or set K2_MONITORING__PROMETHEUS_BINARY")
-        return [binary, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.dir / 'data'}",
-                f"--storage.tsdb.retention.time={self.settings.monitoring.retention}", f"--web.listen-address={self.host}:{self.port}"]
+            raise StackError(
+                f"{self.settings.monitoring.prometheus_binary} not found: run scripts/setup.sh "
+                "(apt-get install prometheus) or set K2_MONITORING__PROMETHEUS_BINARY"
+            )
+        return [
+            binary,
+            f"--config.file={self.config_file}",
+            f"--storage.tsdb.path={self.dir / 'data'}",
+            f"--storage.tsdb.retention.time={self.settings.monitoring.retention}",
+            f"--web.listen-address={self.host}:{self.port}",
+        ]
 
     def marker(self) -> str:
         return f"--config.file={self.config_file}"

@@ -4,6 +4,7 @@
 its components in dependency order (about 2 s; `weed server` waits 25 s on its own streams), and
 creates the warehouse table bucket at start-up when it is missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,19 @@ from ..settings import Settings
 from .errors import StackError
 from .processes import owned_pid, require_free_ports, spawn, stop_pid
 
-PORT_FIELDS = ("s3_port", "s3_grpc_port", "rest_port", "master_port", "master_grpc_port", "volume_port",
-               "volume_grpc_port", "filer_port", "filer_grpc_port", "admin_port", "admin_grpc_port")
+PORT_FIELDS = (
+    "s3_port",
+    "s3_grpc_port",
+    "rest_port",
+    "master_port",
+    "master_grpc_port",
+    "volume_port",
+    "volume_grpc_port",
+    "filer_port",
+    "filer_grpc_port",
+    "admin_port",
+    "admin_grpc_port",
+)
 
 
 def find_weed() -> str:
@@ -50,8 +62,11 @@ class SeaweedFS:
     def answers(self, timeout_s: float = 2.0) -> bool:
         """S3 answers, the REST catalog serves the warehouse to K2's credentials, and every volume is readable."""
         c = self.settings.catalog
-        return (_http_status(c.s3_endpoint + "/", timeout_s) is not None and self._catalog_status(timeout_s) == 200
-                and self._volumes_registered(timeout_s))
+        return (
+            _http_status(c.s3_endpoint + "/", timeout_s) is not None
+            and self._catalog_status(timeout_s) == 200
+            and self._volumes_registered(timeout_s)
+        )
 
     def start(self, progress=print) -> str:
         """Start SeaweedFS unless it already runs; returns what happened, for the user."""
@@ -105,29 +120,48 @@ class SeaweedFS:
         c = self.settings.catalog
         return [
             # Full logs rotate under logs/; only errors reach stdout.log (start-up failures quote it).
-            weed, f"-logdir={self.dir / 'logs'}", "-alsologtostderr=false", "mini",
-            f"-dir={self.data_dir}", f"-ip={c.host}", f"-ip.bind={c.host}",
-            f"-master.port={c.master_port}", f"-master.port.grpc={c.master_grpc_port}",
-            f"-volume.port={c.volume_port}", f"-volume.port.grpc={c.volume_grpc_port}",
-            f"-filer.port={c.filer_port}", f"-filer.port.grpc={c.filer_grpc_port}",
-            f"-s3.port={c.s3_port}", f"-s3.port.grpc={c.s3_grpc_port}", f"-s3.port.iceberg={c.rest_port}",
-            f"-admin.port={c.admin_port}", f"-admin.port.grpc={c.admin_grpc_port}",
-            f"-s3.config={self.identities_file}", f"-tableBucket={c.bucket}",
-            "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", "-master.telemetry=false",
+            weed,
+            f"-logdir={self.dir / 'logs'}",
+            "-alsologtostderr=false",
+            "mini",
+            f"-dir={self.data_dir}",
+            f"-ip={c.host}",
+            f"-ip.bind={c.host}",
+            f"-master.port={c.master_port}",
+            f"-master.port.grpc={c.master_grpc_port}",
+            f"-volume.port={c.volume_port}",
+            f"-volume.port.grpc={c.volume_grpc_port}",
+            f"-filer.port={c.filer_port}",
+            f"-filer.port.grpc={c.filer_grpc_port}",
+            f"-s3.port={c.s3_port}",
+            f"-s3.port.grpc={c.s3_grpc_port}",
+            f"-s3.port.iceberg={c.rest_port}",
+            f"-admin.port={c.admin_port}",
+            f"-admin.port.grpc={c.admin_grpc_port}",
+            f"-s3.config={self.identities_file}",
+            f"-tableBucket={c.bucket}",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-master.telemetry=false",
         ]
 
     def _write_identities(self) -> None:
         # Without a config SeaweedFS accepts any key; with it, only K2's admin identity gets in.
         c = self.settings.catalog
-        identity = {"name": c.access_key, "credentials": [{"accessKey": c.access_key, "secretKey": c.secret_key}],
-                    "actions": ["Admin", "Read", "List", "Tagging", "Write"]}
+        identity = {
+            "name": c.access_key,
+            "credentials": [{"accessKey": c.access_key, "secretKey": c.secret_key}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }
         self.identities_file.touch(mode=0o600)
         self.identities_file.write_text(json.dumps({"identities": [identity]}, indent=2))
 
     def _catalog_status(self, timeout_s: float) -> int | None:
         c = self.settings.catalog
-        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": c.access_key,
-                                       "client_secret": c.secret_key, "scope": "catalog"}).encode()
+        form = urllib.parse.urlencode(
+            {"grant_type": "client_credentials", "client_id": c.access_key, "client_secret": c.secret_key, "scope": "catalog"}
+        ).encode()
         try:
             with urllib.request.urlopen(f"{c.rest_uri}/v1/oauth/tokens", data=form, timeout=timeout_s) as resp:
                 token = json.load(resp)["access_token"]
@@ -142,8 +176,9 @@ class SeaweedFS:
         # fails with "volume N not found".
         on_disk = len(list(self.data_dir.glob("*.dat")))
         try:
-            with urllib.request.urlopen(f"http://{self.settings.catalog.host}:{self.settings.catalog.master_port}/vol/status",
-                                        timeout=timeout_s) as resp:
+            with urllib.request.urlopen(
+                f"http://{self.settings.catalog.host}:{self.settings.catalog.master_port}/vol/status", timeout=timeout_s
+            ) as resp:
                 data_centers = json.load(resp)["Volumes"]["DataCenters"].values()
         except (OSError, ValueError, KeyError):
             return False

@@ -1,4 +1,5 @@
 """The local stack as one unit: start, stop and report every service K2 runs for itself."""
+
 from __future__ import annotations
 
 import shutil

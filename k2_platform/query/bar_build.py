@@ -5,6 +5,7 @@ A range is whole partitions of the bar table (hours for 1m bars, days for 1h/1d 
 replaces the files of those partitions in one Iceberg commit (delete + append in one transaction):
 a re-run never doubles a bar, and a reader sees the old bars or the new ones, never a mix.
 """
+
 from __future__ import annotations
 
 import time
@@ -116,10 +117,21 @@ def build_bars(engine: QueryEngine, interval: str, start_us: int, end_us: int) -
                 warnings.filterwarnings("ignore", "Delete operation did not match any records")  # a first build: nothing to replace
                 # The bar tables refuse pyiceberg's silent rebase (commit.retry.num-retries=0): a delete computed
                 # against an old head must be recomputed, so a lost race re-plans and rewrites the range here.
-                table.overwrite(bars.select(table.schema().as_arrow().names).cast(table.schema().as_arrow()),
-                                overwrite_filter=time_range("open_time", start_us, end_us), snapshot_properties=properties)
+                table.overwrite(
+                    bars.select(table.schema().as_arrow().names).cast(table.schema().as_arrow()),
+                    overwrite_filter=time_range("open_time", start_us, end_us),
+                    snapshot_properties=properties,
+                )
         except CommitFailedException:
             continue
-        return BuildOutcome(interval, start_us, end_us, bars.num_rows, gold_snapshot_id, table.current_snapshot().snapshot_id,
-                            attempt, round(time.monotonic() - started, 3))
+        return BuildOutcome(
+            interval,
+            start_us,
+            end_us,
+            bars.num_rows,
+            gold_snapshot_id,
+            table.current_snapshot().snapshot_id,
+            attempt,
+            round(time.monotonic() - started, 3),
+        )
     raise CommitFailedException(f"{name}: [{start_us}, {end_us}) lost {BUILD_ATTEMPTS} commits in a row to concurrent writers")

@@ -1,4 +1,5 @@
 """Checks on the bars of one build (the range just written), against the gold snapshot they were built from."""
+
 from __future__ import annotations
 
 from ..lakehouse.quality import SAMPLE, RuleResult
@@ -34,8 +35,14 @@ def _bar_query(engine: QueryEngine, outcome: BuildOutcome, sql: str):
 def bars_within_high_low(engine: QueryEngine, outcome: BuildOutcome) -> RuleResult:
     """low <= open, close <= high on every bar of the range."""
     bad = _bar_query(engine, outcome, _OUT_OF_RANGE)
-    return RuleResult(bad.num_rows == 0, {"bars_checked": outcome.bars, "bars_out_of_range": bad.num_rows,
-                                       "sample": [{k: str(v) for k, v in r.items()} for r in bad.slice(0, SAMPLE).to_pylist()]})
+    return RuleResult(
+        bad.num_rows == 0,
+        {
+            "bars_checked": outcome.bars,
+            "bars_out_of_range": bad.num_rows,
+            "sample": [{k: str(v) for k, v in r.items()} for r in bad.slice(0, SAMPLE).to_pylist()],
+        },
+    )
 
 
 def bars_reconcile_with_gold(engine: QueryEngine, outcome: BuildOutcome) -> RuleResult:
@@ -44,13 +51,21 @@ def bars_reconcile_with_gold(engine: QueryEngine, outcome: BuildOutcome) -> Rule
     bars = _bar_query(engine, outcome, _BAR_SUMS).to_pylist()[0]
     pinned = engine.pin(GOLD, outcome.gold_snapshot_id)
     files = engine.plan(pinned, time_range("trade_time", outcome.start_us, outcome.end_us)).files
-    gold = engine.run(pinned, files, _GOLD_SUMS, {"start": ts(outcome.start_us), "end": ts(outcome.end_us),
-                                                  "width": OHLCV_INTERVALS[outcome.interval][0]}).to_pylist()[0]
-    differences = {k: {"bars": str(bars[k]), "gold": str(gold[k])} for k in ("bars", "volume", "quote_volume", "trade_count")
-                   if bars[k] != gold[k]}
+    gold = engine.run(
+        pinned, files, _GOLD_SUMS, {"start": ts(outcome.start_us), "end": ts(outcome.end_us), "width": OHLCV_INTERVALS[outcome.interval][0]}
+    ).to_pylist()[0]
+    differences = {k: {"bars": str(bars[k]), "gold": str(gold[k])} for k in ("bars", "volume", "quote_volume", "trade_count") if bars[k] != gold[k]}
     duplicates = bars["bars"] - bars["keys"]
-    return RuleResult(not differences and duplicates == 0, {
-        "bars": bars["bars"], "gold_windows_with_trades": gold["bars"], "duplicate_bars": duplicates,
-        "volume": str(bars["volume"]), "quote_volume": str(bars["quote_volume"]), "trade_count": int(bars["trade_count"]),
-        "gold_snapshot_id": str(outcome.gold_snapshot_id), "differences": differences,
-    })
+    return RuleResult(
+        not differences and duplicates == 0,
+        {
+            "bars": bars["bars"],
+            "gold_windows_with_trades": gold["bars"],
+            "duplicate_bars": duplicates,
+            "volume": str(bars["volume"]),
+            "quote_volume": str(bars["quote_volume"]),
+            "trade_count": int(bars["trade_count"]),
+            "gold_snapshot_id": str(outcome.gold_snapshot_id),
+            "differences": differences,
+        },
+    )

@@ -5,6 +5,7 @@ A data file never changes, and rendering decimals to exact text costs more than 
 columns a request filters and orders on, and a request then filters, orders and slices ready strings.
 A partition rewrite writes new files, so a cached file can never serve stale bars.
 """
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,10 @@ class RenderedBarFiles:
             if key in self._files:
                 self._files.move_to_end(key)
                 return self._files[key]
-        sql = (f"SELECT exchange, symbol, epoch_us(open_time) AS {TIME_US_COLUMN}, "
-               f"{json_select(pinned.table.schema().as_arrow(), BAR_COLUMNS)} AS {JSON_COLUMN} FROM {{source}}")
+        sql = (
+            f"SELECT exchange, symbol, epoch_us(open_time) AS {TIME_US_COLUMN}, "
+            f"{json_select(pinned.table.schema().as_arrow(), BAR_COLUMNS)} AS {JSON_COLUMN} FROM {{source}}"
+        )
         rendered = engine.run(pinned, [planned], sql)
         if not planned.has_deletes:  # rows hidden by a delete file depend on the snapshot, not the file alone
             with self._lock:
@@ -42,16 +45,18 @@ class RenderedBarFiles:
                     self._files.popitem(last=False)
         return rendered
 
-    def bars_json(self, engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int,
-                  exchange: str | None = None) -> list[str]:
+    def bars_json(
+        self, engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int, exchange: str | None = None
+    ) -> list[str]:
         """The JSON rows `bars.bars` would return for the same arguments, oldest first."""
         pinned, row_filter = bar_filter(engine, symbol, interval, start_us, end_us, exchange)
         parts = [self._rendered(engine, pinned, f) for f in engine.plan(pinned, row_filter).files]
         if not parts:
             return []
         rows = pa.concat_tables(parts)
-        mask = pc.and_(pc.equal(rows["symbol"], symbol),
-                       pc.and_(pc.greater_equal(rows[TIME_US_COLUMN], start_us), pc.less(rows[TIME_US_COLUMN], end_us)))
+        mask = pc.and_(
+            pc.equal(rows["symbol"], symbol), pc.and_(pc.greater_equal(rows[TIME_US_COLUMN], start_us), pc.less(rows[TIME_US_COLUMN], end_us))
+        )
         if exchange is not None:
             mask = pc.and_(mask, pc.equal(rows["exchange"], exchange))
         rows = rows.filter(mask).sort_by([(TIME_US_COLUMN, "ascending"), ("exchange", "ascending")]).slice(0, limit)

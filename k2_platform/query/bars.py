@@ -1,4 +1,5 @@
 """OHLCV bars from ohlcv_1m / ohlcv_1h / ohlcv_1d (written by the bar assets, see bar_build)."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -16,8 +17,9 @@ BAR_COLUMNS = tuple(name for name, _type, _required in OHLCV_COLUMNS)
 DAY_US = INTERVAL_US["1d"]
 
 
-def bar_filter(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int,
-               exchange: str | None) -> tuple[PinnedTable, BooleanExpression]:
+def bar_filter(
+    engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, exchange: str | None
+) -> tuple[PinnedTable, BooleanExpression]:
     """The pinned bar table and the planning filter of a request (pruning only: the exact bounds are applied after)."""
     pinned = engine.pin(bar_table_name(interval))
     # Whole days for planning (the coarsest partition of the bar tables): nearby requests share a plan.
@@ -25,8 +27,7 @@ def bar_filter(engine: QueryEngine, symbol: str, interval: str, start_us: int, e
     return pinned, row_filter if exchange is None else And(row_filter, EqualTo("exchange", exchange))
 
 
-def bars(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int,
-         exchange: str | None = None) -> pa.Table:
+def bars(engine: QueryEngine, symbol: str, interval: str, start_us: int, end_us: int, limit: int, exchange: str | None = None) -> pa.Table:
     """Bars of `symbol` (on every exchange, or one) with open_time in [start, end), oldest first, at most `limit`."""
     pinned, row_filter = bar_filter(engine, symbol, interval, start_us, end_us, exchange)
     where = "symbol = $symbol AND open_time >= $start AND open_time < $end" + (" AND exchange = $exchange" if exchange else "")

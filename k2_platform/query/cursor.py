@@ -7,6 +7,7 @@ The cursor is base64url JSON, opaque by contract (clients pass it back unchanged
 every field's type and that the cursor belongs to the same query, so a forged or mangled cursor is
 a clear 400, never an error deeper down.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,8 +54,9 @@ def decode_cursor(text: str, expected_query: str) -> Cursor:
     if not isinstance(payload, dict) or payload.get("v") != _VERSION or set(payload) != {"v", "s", "k", "q"}:
         raise BadCursor("cursor is not a cursor returned by this API (unexpected content)")
     s, k, q = payload["s"], payload["k"], payload["q"]
-    if not (type(s) is int and isinstance(q, str) and isinstance(k, list) and [type(v) for v in k] == [int, str, str, int, str]
-            and _UUID.fullmatch(k[4])):
+    if not (
+        type(s) is int and isinstance(q, str) and isinstance(k, list) and [type(v) for v in k] == [int, str, str, int, str] and _UUID.fullmatch(k[4])
+    ):
         raise BadCursor("cursor is not a cursor returned by this API (bad field types)")
     if q != expected_query:
         raise BadCursor("cursor belongs to a different query: repeat the same symbol, exchange, start and end")

@@ -5,6 +5,7 @@ SQL given to `QueryEngine.run` names its input `{source}`; every value is a name
 over the planned files, or, when DuckDB alone would be wrong or unable (Iceberg v2 delete files,
 files outside the local filesystem), an Arrow table read by pyiceberg with deletes applied.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,8 +37,16 @@ def read_with_pyiceberg(pinned: PinnedTable, files: Iterable[PlannedFile]) -> pa
 
 
 class QueryEngine:
-    def __init__(self, catalog: Catalog, namespace: str, *, table_refresh_s: float = 0.25, plan_cache_entries: int = 512,
-                 recent_window_h: int = 2, connection: duckdb.DuckDBPyConnection | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        namespace: str,
+        *,
+        table_refresh_s: float = 0.25,
+        plan_cache_entries: int = 512,
+        recent_window_h: int = 2,
+        connection: duckdb.DuckDBPyConnection | None = None,
+    ):
         self.tables = TableCache(catalog, namespace, table_refresh_s)
         self.plans = PlanCache(plan_cache_entries)
         self.recent = RecentWindow(recent_window_h)
@@ -46,12 +55,17 @@ class QueryEngine:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings, catalog: Catalog | None = None,
-                      connection: duckdb.DuckDBPyConnection | None = None) -> "QueryEngine":
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None, connection: duckdb.DuckDBPyConnection | None = None) -> QueryEngine:
         """`connection` lets a Dagster `DuckDBResource` connection (or a notebook's) run the reads."""
         q = settings.query
-        return cls(catalog or open_catalog(settings), settings.catalog.namespace, table_refresh_s=q.table_refresh_s,
-                   plan_cache_entries=q.plan_cache_entries, recent_window_h=q.recent_window_h, connection=connection)
+        return cls(
+            catalog or open_catalog(settings),
+            settings.catalog.namespace,
+            table_refresh_s=q.table_refresh_s,
+            plan_cache_entries=q.plan_cache_entries,
+            recent_window_h=q.recent_window_h,
+            connection=connection,
+        )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor owned by the calling thread (one connection is not safe to share)."""
@@ -90,8 +104,14 @@ class QueryEngine:
         finally:
             cur.unregister(name)
 
-    def query(self, table: str, sql: str, params: Mapping[str, object] | None = None,
-              row_filter: BooleanExpression = AlwaysTrue(), snapshot_id: int | None = None) -> pa.Table:
+    def query(
+        self,
+        table: str,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        row_filter: BooleanExpression = AlwaysTrue(),
+        snapshot_id: int | None = None,
+    ) -> pa.Table:
         """Plan `table` with `row_filter` (pruning only: repeat the predicate in `sql`) and run `sql`."""
         pinned = self.pin(table, snapshot_id)
         return self.run(pinned, self.plan(pinned, row_filter).files, sql, params)

@@ -1,4 +1,5 @@
 """Health of what queries depend on: the broker, the catalog, and how fresh gold is; and K2's degradation level."""
+
 from __future__ import annotations
 
 import time
@@ -39,11 +40,15 @@ def health(service: QueryService) -> dict:
     freshness: dict = {"ok": False, "stale_after_s": service.settings.query.gold_stale_after_s}
     if gold is not None and gold.committed_at_ms is not None:
         age_s = round(time.time() - gold.committed_at_ms / 1000, 3)
-        freshness.update(ok=age_s <= service.settings.query.gold_stale_after_s, last_commit_age_s=age_s,
-                         snapshot_id=gold.snapshot_id)
+        freshness.update(ok=age_s <= service.settings.query.gold_stale_after_s, last_commit_age_s=age_s, snapshot_id=gold.snapshot_id)
     elif gold is not None:
         freshness["error"] = "gold_trades has no snapshot yet"
     broker = _broker(service, gold.kafka_offsets() if gold is not None else None)
     # The level is reported, not judged: a degraded K2 still serves every trade (ok says whether queries work).
-    return {"ok": catalog["ok"] and broker["ok"] and freshness["ok"], "broker": broker, "catalog": catalog, "gold_freshness": freshness,
-            "degradation": _degradation(service)}
+    return {
+        "ok": catalog["ok"] and broker["ok"] and freshness["ok"],
+        "broker": broker,
+        "catalog": catalog,
+        "gold_freshness": freshness,
+        "degradation": _degradation(service),
+    }

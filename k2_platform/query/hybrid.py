@@ -5,6 +5,7 @@ the boundary has no gap (every record before the offsets is in those rows) and n
 tail starts at the offsets; a trade redelivered by the exchange is merged by message_id, gold's
 copy first, then the tail's first in partition and offset order).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,8 +83,10 @@ def recent_trades(engine: QueryEngine, reader: TailReader, flt: TradeFilter, lim
         if tail is not None:
             break
     else:
-        raise TailUnavailable(f"the Kafka tail after gold's offsets is longer than the "
-                              f"{reader.buffer.max_records:,} records the API holds: gold is too far behind Kafka")
+        raise TailUnavailable(
+            f"the Kafka tail after gold's offsets is longer than the "
+            f"{reader.buffer.max_records:,} records the API holds: gold is too far behind Kafka"
+        )
     reader.buffer.evict_below(offsets)
     rows = _first_copies(rows)
     extra = _tail_of(tail, flt, set(rows["message_id"].to_pylist()))

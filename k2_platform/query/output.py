@@ -1,4 +1,5 @@
 """Query results printed for people (aligned table) or programs (CSV, JSON): decimals exact, times ISO."""
+
 from __future__ import annotations
 
 import csv

@@ -4,6 +4,7 @@ A snapshot never changes, so its plan for a given filter never does either: the 
 (table, snapshot id, filter). Callers round time bounds to partition granularity before planning so
 that neighbouring requests share one plan; the exact bounds are applied in SQL.
 """
+
 from __future__ import annotations
 
 import threading

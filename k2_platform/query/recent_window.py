@@ -7,6 +7,7 @@ are the exact answer; otherwise the caller reads files. A snapshot that only add
 gold's drains commit) is absorbed by reading just those files; any other change rebuilds the window.
 Only one thread builds at a time; meanwhile the others read files instead of waiting.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,8 @@ import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue, GreaterThanOrEqual
 
 from .planner import PlannedFile
-from .rows import EPOCH
 from .render import JSON_COLUMN, TIME_US_COLUMN, json_select
+from .rows import EPOCH
 from .snapshots import PinnedTable
 from .trade_order import TRADE_ORDER, sort_keys
 
@@ -73,6 +74,7 @@ def _merged(held: pa.Table | None, added: pa.Table | None) -> pa.Table:
     if added is None:
         return held
     rows = pa.concat_tables([held, added])
+
     def key(rows: pa.Table, i: int) -> tuple:
         return tuple(rows[c][i].as_py() for c, _ in ORDER[1:])
 
@@ -119,8 +121,10 @@ class RecentWindow:
         if held is not None and held.files <= {file_key(f) for f in plan.files}:
             added = self._read(engine, pinned, [f for k, f in keep.items() if k not in held.files], cutoff, columns)
             added = _by_symbol(added) if added is not None else {}
-            symbols = {s: _merged(_since(held.symbols[s], cutoff) if s in held.symbols else None, added.get(s))
-                       for s in sorted(set(held.symbols) | set(added))}
+            symbols = {
+                s: _merged(_since(held.symbols[s], cutoff) if s in held.symbols else None, added.get(s))
+                for s in sorted(set(held.symbols) | set(added))
+            }
             self.increments += 1
         else:
             rows = self._read(engine, pinned, list(keep.values()), cutoff, columns)
@@ -134,6 +138,8 @@ class RecentWindow:
             return None
         schema = pinned.table.schema().as_arrow()
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = (f"SELECT {names}, {json_select(schema, columns)} AS {JSON_COLUMN}, epoch_us(trade_time) AS {TIME_US_COLUMN} "
-               f"FROM {{source}} WHERE trade_time >= $cutoff ORDER BY symbol, {', '.join(TRADE_ORDER)}")
+        sql = (
+            f"SELECT {names}, {json_select(schema, columns)} AS {JSON_COLUMN}, epoch_us(trade_time) AS {TIME_US_COLUMN} "
+            f"FROM {{source}} WHERE trade_time >= $cutoff ORDER BY symbol, {', '.join(TRADE_ORDER)}"
+        )
         return engine.run(pinned, files, sql, {"cutoff": EPOCH + timedelta(microseconds=cutoff)})

@@ -5,6 +5,7 @@ a page read from files), so answering a request joins ready strings instead of b
 object per value. The text matches `rows.json_row` exactly: DuckDB prints DECIMAL as plain digits
 at the column's scale (never an exponent), and trailing fraction zeros are stripped as `decimal_text` does.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -45,8 +46,9 @@ def with_json(cursor: duckdb.DuckDBPyConnection, table: pa.Table, columns: tuple
     name = f"k2_render_{next(_names)}"
     cursor.register(name, table)
     try:
-        return cursor.sql(f"SELECT *, {json_select(table.schema, columns)} AS {JSON_COLUMN}, "
-                          f"epoch_us({_quoted(order_column)}) AS {TIME_US_COLUMN} FROM {name}").to_arrow_table()
+        return cursor.sql(
+            f"SELECT *, {json_select(table.schema, columns)} AS {JSON_COLUMN}, epoch_us({_quoted(order_column)}) AS {TIME_US_COLUMN} FROM {name}"
+        ).to_arrow_table()
     finally:
         cursor.unregister(name)
 

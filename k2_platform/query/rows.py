@@ -1,21 +1,19 @@
 """Query results as plain rows, and their JSON form: decimals as exact strings, times as ISO 8601 UTC."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def arrow_rows(table: pa.Table) -> list[dict]:
     """Rows as dicts; timestamps become µs since the epoch (the unit of the Avro record), decimals stay Decimal."""
-    columns = {
-        name: pc.cast(col, pa.int64()) if pa.types.is_timestamp(col.type) else col
-        for name, col in zip(table.column_names, table.columns)
-    }
+    columns = {name: pc.cast(col, pa.int64()) if pa.types.is_timestamp(col.type) else col for name, col in zip(table.column_names, table.columns)}
     return pa.table(columns).to_pylist() if columns else []
 
 
@@ -27,7 +25,7 @@ def decimal_text(value: Decimal) -> str:
 
 def iso_us(micros: int) -> str:
     seconds, fraction = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
 
 
 def us_of(moment: datetime) -> int:

@@ -1,4 +1,5 @@
 """The query layer as one object: what the REST API and `k2 query` call."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """One table snapshot pinned for a whole query, so rows and the snapshot's properties agree."""
+
 from __future__ import annotations
 
 import threading
@@ -12,6 +13,7 @@ from pyiceberg.table.snapshots import Snapshot
 
 from ..lakehouse.offsets import KAFKA_OFFSETS_KEY, recorded_as_of
 from ..lakehouse.tables import load
+
 
 class TableMissing(ValueError):
     """A K2 table that has not been created in this catalog yet."""
@@ -71,8 +73,9 @@ class TableCache:
         try:
             table = load(self.catalog, self.namespace, name)
         except NoSuchTableError:
-            raise TableMissing(f"table {self.namespace}.{name} does not exist yet: start the stack and ingest first "
-                               "(the medallion creates it)") from None
+            raise TableMissing(
+                f"table {self.namespace}.{name} does not exist yet: start the stack and ingest first (the medallion creates it)"
+            ) from None
         with self._lock:
             self._loaded[name] = (now, table)
         return table

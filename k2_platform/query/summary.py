@@ -6,6 +6,7 @@ per request, with the exact bounds. Partial statistics combine exactly: counts a
 80-digit decimal arithmetic, never rounded), extremes compare, open/close are the first/last trade
 in the trade order (trade_order.py).
 """
+
 from __future__ import annotations
 
 import threading
@@ -93,8 +94,7 @@ def _inside(f: PlannedFile, start_us: int, end_us: int) -> bool:
 def summary(engine: QueryEngine, stats: FileStats, end_us: int, window_h: int) -> list[dict]:
     start_us = end_us - window_h * HOUR_US
     pinned = engine.pin(GOLD)
-    row_filter = And(GreaterThanOrEqual("trade_time", start_us // HOUR_US * HOUR_US),
-                     LessThan("trade_time", -(-end_us // HOUR_US) * HOUR_US))
+    row_filter = And(GreaterThanOrEqual("trade_time", start_us // HOUR_US * HOUR_US), LessThan("trade_time", -(-end_us // HOUR_US) * HOUR_US))
     files = engine.plan(pinned, row_filter).files
     parts = [p for f in files if _inside(f, start_us, end_us) for p in stats.of(engine, pinned, f)]
     parts += _partials(engine, pinned, [f for f in files if not _inside(f, start_us, end_us)], start_us, end_us)

@@ -1,4 +1,5 @@
 """The symbols K2 knows: the instruments table, or the packaged reference data while it is empty."""
+
 from __future__ import annotations
 
 from ..schemas.instruments import default_instruments
@@ -10,8 +11,15 @@ _SQL = "SELECT symbol, exchange, exchange_symbol, base, quote, tick_size, lot_si
 
 def _reference_rows() -> list[dict]:
     return [
-        {"symbol": i.symbol, "exchange": venue, "exchange_symbol": spelling, "base": i.base, "quote": i.quote,
-         "tick_size": i.tick_size, "lot_size": i.lot_size}
+        {
+            "symbol": i.symbol,
+            "exchange": venue,
+            "exchange_symbol": spelling,
+            "base": i.base,
+            "quote": i.quote,
+            "tick_size": i.tick_size,
+            "lot_size": i.lot_size,
+        }
         for i in default_instruments().instruments.values()
         for venue, spellings in i.venue_symbols.items()
         for spelling in spellings

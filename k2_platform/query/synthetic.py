@@ -6,6 +6,7 @@ as exact decimals. Rows are written one day per append, so gold's hour partition
 sorted by trade time, as the medallion writes them after compaction. Bars come from the same builder
 the ohlcv assets run (query/bar_build.py).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -50,8 +51,9 @@ def recorded_trades(paths: list[Path]) -> pa.Table:
 def _symbols_table() -> pa.Table:
     rows, cumulative = [], 0.0
     for symbol, (base, quote, pm, pu, qm, qu, share) in SYMBOLS.items():
-        rows.append({"symbol": symbol, "base": base, "quote": quote, "pm": pm, "pu": pu, "qm": qm, "qu": qu,
-                     "lo": cumulative, "hi": cumulative + share})
+        rows.append(
+            {"symbol": symbol, "base": base, "quote": quote, "pm": pm, "pu": pu, "qm": qm, "qu": qu, "lo": cumulative, "hi": cumulative + share}
+        )
         cumulative += share
     return pa.Table.from_pylist(rows)
 
@@ -78,8 +80,16 @@ ORDER BY g.t_us, g.n
 """
 
 
-def build_gold(catalog: Catalog, namespace: str, recordings: list[Path], rows: int, days: int, end_day_us: int,
-               progress: Callable[[str], None] = print, minute_bars: bool = True) -> None:
+def build_gold(
+    catalog: Catalog,
+    namespace: str,
+    recordings: list[Path],
+    rows: int,
+    days: int,
+    end_day_us: int,
+    progress: Callable[[str], None] = print,
+    minute_bars: bool = True,
+) -> None:
     """Write `rows` trades over `days` days ending at `end_day_us` into gold_trades, then (minute_bars) their
     1m bars with the bar assets' own builder."""
     tables = ensure_all_tables(catalog, namespace)
@@ -94,8 +104,9 @@ def build_gold(catalog: Catalog, namespace: str, recordings: list[Path], rows: i
     for day in range(days):
         n = per_day if day < days - 1 else rows - per_day * (days - 1)
         start_us = end_day_us - (days - day) * DAY_US
-        arrow = con.sql(_DAY_SQL, params={"start_us": start_us, "gap_us": DAY_US // n, "recorded": recorded.num_rows,
-                                          "first": day * per_day, "rows": n}).to_arrow_table()
+        arrow = con.sql(
+            _DAY_SQL, params={"start_us": start_us, "gap_us": DAY_US // n, "recorded": recorded.num_rows, "first": day * per_day, "rows": n}
+        ).to_arrow_table()
         arrow = arrow.append_column("vendor_data", pa.nulls(arrow.num_rows, schema.field("vendor_data").type))
         gold.append(arrow.cast(schema), snapshot_properties={ROWS_PROPERTY: str(rows)} if day == days - 1 else {})
         progress(f"gold_trades: day {day + 1}/{days} written ({n:,} rows)")

@@ -5,6 +5,7 @@ at or after that snapshot's `k2.kafka_offsets`, so gold plus this slice has no g
 Records below the offsets of a newer snapshot are evicted (gold holds them); a read pinned to an
 older snapshot then finds its start evicted and re-pins. A hard cap bounds memory when gold stalls.
 """
+
 from __future__ import annotations
 
 import threading
@@ -73,6 +74,7 @@ class TailBuffer:
 
     def wait_for_ends(self, ends: dict[TopicPartition, int], timeout: float) -> bool:
         """Wait until every record below `ends` is held; False after `timeout` seconds."""
+
         def reached() -> bool:
             return all(tp in self._parts and self._parts[tp].end >= end for tp, end in ends.items())
 

@@ -8,6 +8,7 @@ completes when the buffer holds everything below them. A round started after a r
 covers that request, and all requests arriving meanwhile share the next round: the broker sees one
 offset query per round, not per request, and an idle reader queries nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,12 +44,22 @@ class TailReader:
         self.topics = [settings.topics.trades(e) for e in EXCHANGES]
         self.buffer = TailBuffer(settings.query.tail_buffer_records)
         self._decoder, self._start_offsets = decoder, start_offsets
-        common = {"bootstrap.servers": settings.kafka.bootstrap, "log_level": 0,
-                  "socket.connection.setup.timeout.ms": int(settings.query.broker_timeout_s * 1000)}
+        common = {
+            "bootstrap.servers": settings.kafka.bootstrap,
+            "log_level": 0,
+            "socket.connection.setup.timeout.ms": int(settings.query.broker_timeout_s * 1000),
+        }
         self._admin = AdminClient(common)
-        self._consumer = Consumer({**common, "group.id": "k2-query-tail",  # names the client only: assign, never subscribe
-                                   "enable.auto.commit": False, "enable.partition.eof": False,
-                                   "auto.offset.reset": "earliest", "fetch.wait.max.ms": 10})
+        self._consumer = Consumer(
+            {
+                **common,
+                "group.id": "k2-query-tail",  # names the client only: assign, never subscribe
+                "enable.auto.commit": False,
+                "enable.partition.eof": False,
+                "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": 10,
+            }
+        )
         self._db = duckdb.connect()
         self._db.execute("SET TimeZone = 'UTC'")
         self._assigned: set[tuple[str, int]] = set()
@@ -60,8 +71,10 @@ class TailReader:
         self._error = self._fatal = ""
         self._stop = threading.Event()
         self.rounds = 0
-        self._threads = [threading.Thread(target=self._consume_loop, name="k2-tail-consume", daemon=True),
-                         threading.Thread(target=self._round_loop, name="k2-tail-rounds", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._consume_loop, name="k2-tail-consume", daemon=True),
+            threading.Thread(target=self._round_loop, name="k2-tail-rounds", daemon=True),
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -129,16 +142,14 @@ class TailReader:
         costs more than the offsets themselves)."""
         if time.monotonic() - self._listed_at >= self.settings.query.tail_metadata_refresh_s:
             metadata = self._admin.list_topics(timeout=self.settings.query.broker_timeout_s).topics
-            self._tps = [(t, p) for t in self.topics if t in metadata and metadata[t].error is None
-                         for p in sorted(metadata[t].partitions)]
+            self._tps = [(t, p) for t in self.topics if t in metadata and metadata[t].error is None for p in sorted(metadata[t].partitions)]
             self._listed_at = time.monotonic()
         return self._tps
 
     def _list_offsets(self, tps: list[tuple[str, int]], spec: OffsetSpec) -> dict[tuple[str, int], int]:
         if not tps:
             return {}
-        futures = self._admin.list_offsets({TopicPartition(t, p): spec for t, p in tps},
-                                           request_timeout=self.settings.query.broker_timeout_s)
+        futures = self._admin.list_offsets({TopicPartition(t, p): spec for t, p in tps}, request_timeout=self.settings.query.broker_timeout_s)
         return {(tp.topic, tp.partition): future.result().offset for tp, future in futures.items()}
 
     def _assign(self, tps: list[tuple[str, int]]) -> None:

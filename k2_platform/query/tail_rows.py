@@ -3,6 +3,7 @@
 Decoding and validation are the medallion's own (schemas.avro_columns / lakehouse.trade_validation):
 a record silver would send to the DLQ never reaches gold, so it is left out of the hybrid read too.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ def tail_table(records: list[TailRecord], decoder: TradeDecoder, settings: Setti
     decoded = decoded.append_column("partition", pa.array([r.partition for r in records], pa.int32()))
     decoded = decoded.append_column("offset", pa.array([r.offset for r in records], pa.int64()))
     decoded = decoded.filter(pa.array(reasons == "")).select([*columns, "partition", "offset"])
-    fields = [pa.field(f.name, TIMES if f.name in TIME_COLUMNS else pa.string() if pa.types.is_large_string(f.type) else f.type)
-              for f in decoded.schema]
+    fields = [
+        pa.field(f.name, TIMES if f.name in TIME_COLUMNS else pa.string() if pa.types.is_large_string(f.type) else f.type) for f in decoded.schema
+    ]
     return decoded.cast(pa.schema(fields))
 
 

@@ -5,6 +5,7 @@ sequences by), so trades inside one millisecond come in the venue's own order. m
 only to make the key total: if a venue ever sent two trades with one sequence number, a page
 boundary still neither skips nor repeats a row.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa

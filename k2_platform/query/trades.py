@@ -1,4 +1,5 @@
 """Trade queries over gold_trades: a time range page by page, and the latest N of a symbol."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,23 @@ from .trade_order import TRADE_ORDER, TradeKey, key_at
 
 GOLD = "gold_trades"
 # vendor_data stays in the table (nothing dropped) but is not part of query results.
-TRADE_COLUMNS = ("message_id", "exchange", "symbol", "exchange_symbol", "base", "quote", "trade_id", "price",
-                 "quantity", "quote_quantity", "side", "trade_time", "event_time", "ingest_time", "sequence")
+TRADE_COLUMNS = (
+    "message_id",
+    "exchange",
+    "symbol",
+    "exchange_symbol",
+    "base",
+    "quote",
+    "trade_id",
+    "price",
+    "quantity",
+    "quote_quantity",
+    "side",
+    "trade_time",
+    "event_time",
+    "ingest_time",
+    "sequence",
+)
 TIME_COLUMNS = frozenset({"trade_time", "event_time", "ingest_time"})
 HOUR_US = 3_600_000_000
 
@@ -60,16 +76,24 @@ class TradeFilter:
         return " AND ".join(clauses), params
 
 
-def _ordered(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int, descending: bool,
-             after: TradeKey | None = None) -> pa.Table:
+def _ordered(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int, descending: bool, after: TradeKey | None = None) -> pa.Table:
     where, params = flt.where()
     if after is not None:
         names = [f"after_{i}" for i in range(len(TRADE_ORDER))]
         where += f" AND ({', '.join(TRADE_ORDER)}) > ({', '.join('$' + n for n in names)})"
         params.update(zip(names, (ts(after[0]), *after[1:])))
     plan = engine.plan(pinned, flt.row_filter())
-    return ordered_rows(engine, plan, columns=", ".join(TRADE_COLUMNS), where=where, params=params, limit=limit,
-                        descending=descending, order_column=TRADE_ORDER[0], tiebreak=TRADE_ORDER[1:])
+    return ordered_rows(
+        engine,
+        plan,
+        columns=", ".join(TRADE_COLUMNS),
+        where=where,
+        params=params,
+        limit=limit,
+        descending=descending,
+        order_column=TRADE_ORDER[0],
+        tiebreak=TRADE_ORDER[1:],
+    )
 
 
 def newest_trades(engine: QueryEngine, pinned: PinnedTable, flt: TradeFilter, limit: int) -> pa.Table:
@@ -95,8 +119,7 @@ class TradePage:
     next_after: TradeKey | None  # the last row's key when more remain
 
 
-def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: TradeKey | None = None,
-                snapshot_id: int | None = None) -> TradePage:
+def trades_page(engine: QueryEngine, flt: TradeFilter, limit: int, after: TradeKey | None = None, snapshot_id: int | None = None) -> TradePage:
     """One page of trades in TRADE_ORDER, after the key `after`; every page of a walk reads one snapshot."""
     pinned = engine.pin(GOLD, snapshot_id)
     if after is not None:  # the cursor also narrows the plan: files before it are pruned

@@ -3,6 +3,7 @@
 Each view reads the files of the table's current snapshot, planned by pyiceberg; tables DuckDB
 cannot read directly (delete files, remote storage) are registered as Arrow read by pyiceberg.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

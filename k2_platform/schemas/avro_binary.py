@@ -1,4 +1,5 @@
 """Avro binary encoding of the values a trade holds: longs (zigzag varints), strings, decimals."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -8,6 +8,7 @@ cleanly (truncated, garbled, trailing bytes, a decimal wider than decimal(38,18)
 a reason, the precise one TradeDecoder.decode (fastavro) gives where it rejects the record too.
 The columns are the current schema's fields (trade.TRADE_FIELDS), typed as TRADE_ARROW_SCHEMA.
 """
+
 from __future__ import annotations
 
 import struct
@@ -156,8 +157,9 @@ def _field(b: _Batch, ftype, active: np.ndarray) -> pa.Array:
             idx = b.varint(active)
             b.fail(active & ((idx < 0) | (idx >= len(ftype["symbols"]))), "invalid enum index")
             ok = active & b.ok
-            return pa.DictionaryArray.from_arrays(pa.array(np.where(ok, idx, 0).astype(np.int32), mask=~ok),
-                                                  pa.array(ftype["symbols"], pa.string())).cast(pa.large_string())
+            return pa.DictionaryArray.from_arrays(
+                pa.array(np.where(ok, idx, 0).astype(np.int32), mask=~ok), pa.array(ftype["symbols"], pa.string())
+            ).cast(pa.large_string())
         if kind == "bytes" and ftype.get("logicalType") == "decimal":
             if ftype.get("scale", 0) != SCALE:
                 raise NotImplementedError("decimal scale other than 18")
@@ -236,7 +238,7 @@ def _default(reader_field: dict, n: int, arrow_type: pa.DataType) -> pa.Array:
 def _decode_group(buf, starts, ends, writer_parsed, reader_json, arrow_schema: pa.Schema) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     lo, hi = int(starts.min()), int(ends.max())
     local = np.zeros(hi - lo + PAD, dtype=np.uint8)  # the chunk's bytes, padded: views and windows index it directly
-    local[:hi - lo] = buf[lo:hi]
+    local[: hi - lo] = buf[lo:hi]
     b = _Batch(local, starts - lo, ends - lo)
     everyone = np.ones(len(starts), dtype=bool)
     columns = {name: _field(b, ftype, everyone) for name, ftype in _fields(writer_parsed)}
@@ -249,8 +251,14 @@ def _decode_group(buf, starts, ends, writer_parsed, reader_json, arrow_schema: p
 
 
 # The column type of each kind of trade field: times stay µs integers, enums decode as strings.
-_ARROW_TYPES = {"string": pa.large_string(), "decimal": DECIMAL, "timestamp": pa.int64(), "long": pa.int64(), "int": pa.int32(),
-                "string_map": pa.map_(pa.string(), pa.string())}
+_ARROW_TYPES = {
+    "string": pa.large_string(),
+    "decimal": DECIMAL,
+    "timestamp": pa.int64(),
+    "long": pa.int64(),
+    "int": pa.int32(),
+    "string_map": pa.map_(pa.string(), pa.string()),
+}
 TRADE_ARROW_SCHEMA = pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in TRADE_FIELDS])
 
 
@@ -264,14 +272,16 @@ def decode_trades(values: pa.Array, decoder: TradeDecoder) -> tuple[pa.Table, np
     if isinstance(values, pa.ChunkedArray):  # decoded chunk by chunk: combining them would copy every value
         if values.num_chunks != 1:
             parts = [decode_trades(chunk, decoder) for chunk in values.chunks]
-            return (pa.concat_tables([t for t, _ in parts]) if parts else TRADE_ARROW_SCHEMA.empty_table(),
-                    np.concatenate([e for _, e in parts]) if parts else np.zeros(0, dtype=object))
+            return (
+                pa.concat_tables([t for t, _ in parts]) if parts else TRADE_ARROW_SCHEMA.empty_table(),
+                np.concatenate([e for _, e in parts]) if parts else np.zeros(0, dtype=object),
+            )
         values = values.chunk(0)
     n = len(values)
     schema = TRADE_ARROW_SCHEMA
     if n == 0:
         return schema.empty_table(), np.zeros(0, dtype=object)
-    raw_offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset:values.offset + n + 1]
+    raw_offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset : values.offset + n + 1]
     data_buf = values.buffers()[2]
     buf = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None and data_buf.size else np.zeros(1, np.uint8)
     begin, end = raw_offsets[:-1], raw_offsets[1:]
@@ -314,9 +324,9 @@ def _chunks(rows: np.ndarray, length: np.ndarray):
     """Row groups of at most CHUNK records and CHUNK_BYTES bytes (a chunk's buffer offsets are int32)."""
     lo = 0
     while lo < len(rows):
-        sizes = np.cumsum(length[rows[lo:lo + CHUNK]])
+        sizes = np.cumsum(length[rows[lo : lo + CHUNK]])
         take = max(int(np.searchsorted(sizes, CHUNK_BYTES, side="right")), 1)
-        yield rows[lo:lo + take]
+        yield rows[lo : lo + take]
         lo += take
 
 

@@ -7,13 +7,14 @@ Writing (trade_encoder.TradeEncoder) registers its schema for the topic it produ
 (TradeDecoder here) only looks schemas up, so a reader never creates a registry subject.
 Timestamps decode as µs integers (no datetime round trip) and decimals as exact Decimals.
 """
+
 from __future__ import annotations
 
 import copy
 import io
 import json
 import struct
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Protocol
 
@@ -63,7 +64,7 @@ class WriterSchema:
         self.fingerprint = bytes.fromhex(fingerprint(to_parsing_canonical_form(self.parsed), "CRC-64-AVRO"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_schema(version: int) -> WriterSchema:
     if version == CURRENT_VERSION:
         return WriterSchema(avro_schema())

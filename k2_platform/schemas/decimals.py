@@ -4,6 +4,7 @@ Every price and quantity K2 stores fits decimal(38, 18): up to 20 integer digits
 digits, which holds SHIB-class quantities (46,116,860,414) and sub-satoshi prices (0.0000001234).
 A value that does not fit is rejected with its reason, never rounded.
 """
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ object with exactly the columns of the `feed_gaps` table (without the Kafka sour
    "repaired_count": 20, "detail": "..."}
 The ingest side writes it with encode(); the medallion side reads it with decode().
 """
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,7 @@ key = exchange; headers (all UTF-8):
   k2-exchange     venue the frame came from
   k2-received-at  when we received it, µs since epoch (decimal text)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class IngestReject:
         ]
 
     @classmethod
-    def from_kafka(cls, value: bytes, headers: list[tuple[str, bytes]] | None) -> "IngestReject":
+    def from_kafka(cls, value: bytes, headers: list[tuple[str, bytes]] | None) -> IngestReject:
         found = {k: v.decode(errors="replace") for k, v in headers or [] if v is not None}
         return cls(
             exchange=found.get("k2-exchange", ""),

@@ -3,6 +3,7 @@
 Parsers look symbols up here instead of rewriting strings, so `XBT/USD` and `BTC/USD` on Kraken
 both resolve to the one canonical `BTCUSD` because the reference data says so.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ value. The current Avro schema (`avro_schema`), the bulk decoder's Arrow columns
 derived from these fields. Version 1 of the contract stays as it was published (avro/trade_v1.avsc),
 so records written with it remain readable.
 """
+
 from __future__ import annotations
 
 import copy
@@ -105,10 +106,12 @@ def avro_schema() -> dict:
         if f.metadata["avro_default"] is not _NO_AVRO_DEFAULT:
             spec["default"] = f.metadata["avro_default"]
         avro_fields.append(spec)
-    return copy.deepcopy({  # callers may annotate their copy (fastavro does)
-        "type": "record",
-        "name": "Trade",
-        "namespace": "k2.market",
-        "doc": "v2: adds quote_quantity, event_time and vendor_data, all with defaults so v1 records still decode.",
-        "fields": avro_fields,
-    })
+    return copy.deepcopy(
+        {  # callers may annotate their copy (fastavro does)
+            "type": "record",
+            "name": "Trade",
+            "namespace": "k2.market",
+            "doc": "v2: adds quote_quantity, event_time and vendor_data, all with defaults so v1 records still decode.",
+            "fields": avro_fields,
+        }
+    )

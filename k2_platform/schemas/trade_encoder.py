@@ -10,6 +10,7 @@ points feed it:
 The layout is checked against fastavro when an encoder is built; a schema it does not lay out (v1)
 and any value outside the fast path go through fastavro, so the bytes are never different.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,17 +78,32 @@ class TradeEncoder:
     def require_fast_layout(self, exchange: str) -> None:
         """Fail at startup, not silently on the wire, if write() cannot produce this schema's bytes for `exchange`."""
         if not self.fast_layout:
-            raise ValueError("the fast trade layout does not match the codec's schema "
-                             f"({self.schema.json.get('doc')}): fields added or reordered? update schemas/trade_encoder.py")
+            raise ValueError(
+                "the fast trade layout does not match the codec's schema "
+                f"({self.schema.json.get('doc')}): fields added or reordered? update schemas/trade_encoder.py"
+            )
         if exchange not in self._exchange_tags:
             raise ValueError(f"exchange {exchange!r} is not in the schema's Exchange enum")
 
     def venue_symbol(self, exchange: str, symbol: str, exchange_symbol: str, base: str, quote: str) -> VenueSymbol:
         return VenueSymbol(exchange, self._exchange_tags[exchange], symbol, exchange_symbol, base, quote)
 
-    def write(self, s: VenueSymbol, trade_id: str, price: bytes, quantity: bytes, quote_quantity: bytes, sells: bool,
-              trade_time: int, event_time: int | None, ingest_time: int, sequence: int, vendor_data: VendorData,
-              message_id: str | None = None, version: bytes = _VERSION) -> bytes:
+    def write(
+        self,
+        s: VenueSymbol,
+        trade_id: str,
+        price: bytes,
+        quantity: bytes,
+        quote_quantity: bytes,
+        sells: bool,
+        trade_time: int,
+        event_time: int | None,
+        ingest_time: int,
+        sequence: int,
+        vendor_data: VendorData,
+        message_id: str | None = None,
+        version: bytes = _VERSION,
+    ) -> bytes:
         """The record's bytes; decimals come as their Avro encoding (encode_unscaled); message_id defaults to the derived one."""
         trade_id_bytes = trade_id.encode()
         if message_id is None:
@@ -97,12 +113,26 @@ class TradeEncoder:
             lead, identity = self._lead, f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}".encode()
         else:
             lead, identity = self.header, encode_string(message_id)
-        return b"".join((
-            lead, identity, s.fields, encode_long(len(trade_id_bytes)), trade_id_bytes, price, quantity,
-            _PRESENT, quote_quantity, self._sides[sells],
-            encode_long(trade_time), _NULL if event_time is None else _PRESENT + encode_long(event_time),
-            encode_long(ingest_time), encode_long(sequence), version, self._map(vendor_data),
-        ))
+        return b"".join(
+            (
+                lead,
+                identity,
+                s.fields,
+                encode_long(len(trade_id_bytes)),
+                trade_id_bytes,
+                price,
+                quantity,
+                _PRESENT,
+                quote_quantity,
+                self._sides[sells],
+                encode_long(trade_time),
+                _NULL if event_time is None else _PRESENT + encode_long(event_time),
+                encode_long(ingest_time),
+                encode_long(sequence),
+                version,
+                self._map(vendor_data),
+            )
+        )
 
     def encode(self, record: dict) -> bytes:
         """A record dict (as Trade.to_avro gives it) with this encoder's framing."""
@@ -127,17 +157,39 @@ class TradeEncoder:
                 self._venues.clear()
             s = self._venues[names] = self.venue_symbol(*names)
         trade_time, event_time, ingest_time, sequence, version = (
-            r["trade_time"], r["event_time"], r["ingest_time"], r["sequence"], r["schema_version"])
-        if (type(trade_time) is not int or type(ingest_time) is not int or type(sequence) is not int or type(version) is not int
-                or (event_time is not None and type(event_time) is not int)):
+            r["trade_time"],
+            r["event_time"],
+            r["ingest_time"],
+            r["sequence"],
+            r["schema_version"],
+        )
+        if (
+            type(trade_time) is not int
+            or type(ingest_time) is not int
+            or type(sequence) is not int
+            or type(version) is not int
+            or (event_time is not None and type(event_time) is not int)
+        ):
             raise _NotFast("an integer field holds a non-int")
         message_id, trade_id, vendor_data = r["message_id"], r["trade_id"], r["vendor_data"]
         if type(message_id) is not str or type(trade_id) is not str or type(vendor_data) is not dict:
             raise _NotFast("a string or map field holds another type")
         # a null quote_quantity (only hand-made records: Trade computes it) is left to fastavro
-        return self.write(s, trade_id, self._decimal(r["price"]), self._decimal(r["quantity"]), self._decimal(r["quote_quantity"]),
-                          _SELLS[r["side"]], trade_time, event_time, ingest_time, sequence, tuple(vendor_data.items()),
-                          message_id, encode_long(version))
+        return self.write(
+            s,
+            trade_id,
+            self._decimal(r["price"]),
+            self._decimal(r["quantity"]),
+            self._decimal(r["quote_quantity"]),
+            _SELLS[r["side"]],
+            trade_time,
+            event_time,
+            ingest_time,
+            sequence,
+            tuple(vendor_data.items()),
+            message_id,
+            encode_long(version),
+        )
 
     def _decimal(self, value) -> bytes:
         if type(value) is not Decimal or not value.is_finite():
@@ -173,10 +225,23 @@ class TradeEncoder:
         amounts = [encode_unscaled(int(d.scaleb(SCALE))) for d in (price, quantity, quote)]
         mine = self.write(s, "42", *amounts, True, 1_723_161_255_342_000, 1_723_161_255_343_000, 1_723_161_256_000_001, 42, (("k", "v"),))
         record = {
-            "message_id": message_id(exchange, "BTCUSD", "42"), "exchange": exchange, "symbol": "BTCUSD", "exchange_symbol": "XBT/USD",
-            "base": "BTC", "quote": "USD", "trade_id": "42", "price": price, "quantity": quantity, "quote_quantity": quote,
-            "side": "SELL", "trade_time": 1_723_161_255_342_000, "event_time": 1_723_161_255_343_000, "ingest_time": 1_723_161_256_000_001,
-            "sequence": 42, "schema_version": SCHEMA_VERSION, "vendor_data": {"k": "v"},
+            "message_id": message_id(exchange, "BTCUSD", "42"),
+            "exchange": exchange,
+            "symbol": "BTCUSD",
+            "exchange_symbol": "XBT/USD",
+            "base": "BTC",
+            "quote": "USD",
+            "trade_id": "42",
+            "price": price,
+            "quantity": quantity,
+            "quote_quantity": quote,
+            "side": "SELL",
+            "trade_time": 1_723_161_255_342_000,
+            "event_time": 1_723_161_255_343_000,
+            "ingest_time": 1_723_161_256_000_001,
+            "sequence": 42,
+            "schema_version": SCHEMA_VERSION,
+            "vendor_data": {"k": "v"},
         }
         return mine == self._fastavro(record)
 

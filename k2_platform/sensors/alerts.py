@@ -3,6 +3,7 @@
 The cursor holds the last state notified per check / asset, so a failing check alerts once (and
 once more when it recovers), not on every tick. Notification = log line + optional webhook POST.
 """
+
 import json
 import urllib.request
 from dataclasses import dataclass
@@ -28,8 +29,15 @@ def current_states(instance, check_keys: list[AssetCheckKey], asset_keys: list[A
         if record.status == AssetCheckExecutionRecordStatus.PLANNED:
             continue  # a run is evaluating it right now: no news yet (not a recovery)
         evaluation = record.evaluation
-        detail = {"check_severity": evaluation.severity.value, "run_id": record.run_id,
-                  "explanation": str(getattr(evaluation.metadata.get("explanation"), "value", ""))} if evaluation else {}
+        detail = (
+            {
+                "check_severity": evaluation.severity.value,
+                "run_id": record.run_id,
+                "explanation": str(getattr(evaluation.metadata.get("explanation"), "value", "")),
+            }
+            if evaluation
+            else {}
+        )
         states[f"check:{key.asset_key.to_user_string()}:{key.name}"] = Observed(record.status.value, detail)
     for key, record in instance.get_freshness_state_records(asset_keys).items():
         states[f"freshness:{key.to_user_string()}"] = Observed(record.freshness_state.value, {})
@@ -42,8 +50,15 @@ def changes(previous: dict[str, str], now: dict[str, Observed]) -> list[dict]:
         before = previous.get(subject)
         if before == seen.state or (before is None and seen.state in HEALTHY):
             continue
-        out.append({"subject": subject, "state": seen.state, "previous": before or "UNKNOWN",
-                    "severity": "ok" if seen.state in HEALTHY else "alert", **seen.detail})
+        out.append(
+            {
+                "subject": subject,
+                "state": seen.state,
+                "previous": before or "UNKNOWN",
+                "severity": "ok" if seen.state in HEALTHY else "alert",
+                **seen.detail,
+            }
+        )
     return out
 
 
@@ -76,9 +91,12 @@ def watched(defs: Definitions) -> tuple[list[AssetCheckKey], list[AssetKey]]:
 def alert_sensor(settings: Settings, defs: Definitions):
     check_keys, asset_keys = watched(defs)
 
-    @sensor(name="k2_alerts", minimum_interval_seconds=settings.lakehouse.alert_interval_s,
-            description="Notifies (log + Settings.lakehouse.alert_webhook_url) when an asset check fails or recovers, "
-                        "or an asset's freshness state changes; once per change.")
+    @sensor(
+        name="k2_alerts",
+        minimum_interval_seconds=settings.lakehouse.alert_interval_s,
+        description="Notifies (log + Settings.lakehouse.alert_webhook_url) when an asset check fails or recovers, "
+        "or an asset's freshness state changes; once per change.",
+    )
     def k2_alerts(context: SensorEvaluationContext, k2: K2SettingsResource):
         previous = json.loads(context.cursor) if context.cursor else {}
         now = current_states(context.instance, check_keys, asset_keys)

@@ -2,7 +2,7 @@
 hours changed (new trades, late ones included). The cursor holds the last gold snapshot processed."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import (
     AssetKey,
@@ -56,11 +56,15 @@ def partition_runs(partitions_def, starts_us: list[int], width_us: int, per_run:
 
 def bars_sensor(settings: Settings, jobs: list) -> SensorDefinition:
     # Running by default: bars follow gold as the drains do Kafka, nobody has to switch them on.
-    @sensor(name="bars_follow_gold", jobs=jobs, minimum_interval_seconds=settings.bars.sensor_interval_s,
-            default_status=DefaultSensorStatus.RUNNING,
-            description="gold_trades' new snapshots -> rebuild the ohlcv partitions covering the hours their files touched "
-                        "(late trades too); hour/day bars of windows in progress at most every bars.coarse_interval_s. "
-                        "The cursor is the last gold snapshot processed.")
+    @sensor(
+        name="bars_follow_gold",
+        jobs=jobs,
+        minimum_interval_seconds=settings.bars.sensor_interval_s,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="gold_trades' new snapshots -> rebuild the ohlcv partitions covering the hours their files touched "
+        "(late trades too); hour/day bars of windows in progress at most every bars.coarse_interval_s. "
+        "The cursor is the last gold snapshot processed.",
+    )
     def _follow(context: SensorEvaluationContext, k2: K2SettingsResource):
         # Deferred under pressure without moving the cursor: the gold changes wait and are all rebuilt afterwards.
         if reason := deferred(k2.settings, "ohlcv bars"):
@@ -82,20 +86,32 @@ def bars_sensor(settings: Settings, jobs: list) -> SensorDefinition:
             partitions_def, job = bar_partitions(settings, interval), bar_job_name(interval)
             starts = touched_partitions(interval, changes.hours if interval == "1m" else pending)
             for first, last in partition_runs(partitions_def, starts, partition_us(interval), settings.bars.max_partitions_per_run):
-                requests.append(RunRequest(
-                    run_key=f"{job}:{changes.head_snapshot_id}:{first}:{last}", job_name=job,
-                    asset_selection=[AssetKey(bar_table_name(interval))],
-                    tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last,
-                          "k2/gold_snapshot": str(changes.head_snapshot_id), "k2/bars": interval,
-                          # Drains first: bars are derived, the medallion's latency matters more.
-                          "dagster/priority": "-1"},
-                ))
+                requests.append(
+                    RunRequest(
+                        run_key=f"{job}:{changes.head_snapshot_id}:{first}:{last}",
+                        job_name=job,
+                        asset_selection=[AssetKey(bar_table_name(interval))],
+                        tags={
+                            ASSET_PARTITION_RANGE_START_TAG: first,
+                            ASSET_PARTITION_RANGE_END_TAG: last,
+                            "k2/gold_snapshot": str(changes.head_snapshot_id),
+                            "k2/bars": interval,
+                            # Drains first: bars are derived, the medallion's latency matters more.
+                            "dagster/priority": "-1",
+                        },
+                    )
+                )
         if requests:
             context.log.info(f"{changes.snapshots} new gold snapshots, hours touched {sorted(changes.hours)[:24]}: {len(requests)} runs")
-        cursor_out = json.dumps({"snapshot_id": changes.head_snapshot_id, "sequence": changes.head_sequence,
-                                 "processed_at": datetime.fromtimestamp(now, timezone.utc).isoformat(),
-                                 "coarse_pending": [] if coarse_due else sorted(pending),
-                                 "coarse_at": now if coarse_due else (cursor or {}).get("coarse_at", 0)})
+        cursor_out = json.dumps(
+            {
+                "snapshot_id": changes.head_snapshot_id,
+                "sequence": changes.head_sequence,
+                "processed_at": datetime.fromtimestamp(now, UTC).isoformat(),
+                "coarse_pending": [] if coarse_due else sorted(pending),
+                "coarse_at": now if coarse_due else (cursor or {}).get("coarse_at", 0),
+            }
+        )
         return SensorResult(run_requests=requests, cursor=cursor_out, skip_reason=None if requests else "no gold change to rebuild")
 
     return _follow

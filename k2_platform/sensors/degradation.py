@@ -5,6 +5,7 @@ rule and saves the state every process reads. A level change is a log line, an A
 the `degradation_level` asset (its history in the Dagster UI) and, through the saved state, the
 Prometheus gauge k2_degradation_level.
 """
+
 import time
 
 from dagster import AssetObservation, AssetSpec, DefaultSensorStatus, Definitions, SensorEvaluationContext, SensorResult, SkipReason, sensor
@@ -21,21 +22,40 @@ LEVEL_ASSET = "degradation_level"
 
 
 def observation(state: State, previous: State, lag: dict[str, int]) -> AssetObservation:
-    return AssetObservation(asset_key=LEVEL_ASSET, description=f"{previous.level.name} -> {state.level.name}: {state.reason}",
-                            metadata={"level": state.level.name, "level_value": int(state.level), "previous_level": previous.level.name,
-                                      "reason": state.reason, "lag_records": state.lag_records, "rss_bytes": state.rss_bytes,
-                                      "memory_level": state.memory_level.name, "changes": state.changes,
-                                      **{f"lag_records.{step}": n for step, n in lag.items()}})
+    return AssetObservation(
+        asset_key=LEVEL_ASSET,
+        description=f"{previous.level.name} -> {state.level.name}: {state.reason}",
+        metadata={
+            "level": state.level.name,
+            "level_value": int(state.level),
+            "previous_level": previous.level.name,
+            "reason": state.reason,
+            "lag_records": state.lag_records,
+            "rss_bytes": state.rss_bytes,
+            "memory_level": state.memory_level.name,
+            "changes": state.changes,
+            **{f"lag_records.{step}": n for step, n in lag.items()},
+        },
+    )
 
 
 def degradation(settings: Settings, steps: tuple[DrainStep, ...]) -> Definitions:
-    level = AssetSpec(LEVEL_ASSET, group_name="platform", owners=OWNERS, kinds={"python"},
-                      description="K2's degradation level (NORMAL, ELEVATED, DEGRADED, CRITICAL), observed by the k2_degradation "
-                                  "sensor at every change, with the lag and memory that caused it.")
+    level = AssetSpec(
+        LEVEL_ASSET,
+        group_name="platform",
+        owners=OWNERS,
+        kinds={"python"},
+        description="K2's degradation level (NORMAL, ELEVATED, DEGRADED, CRITICAL), observed by the k2_degradation "
+        "sensor at every change, with the lag and memory that caused it.",
+    )
 
-    @sensor(name="k2_degradation", minimum_interval_seconds=settings.degradation.interval_s, default_status=DefaultSensorStatus.RUNNING,
-            description="Degradation level from the drain steps' backlog and worker memory, with hysteresis: under pressure "
-                        "drain batches widen, derived work is deferred, WARN checks are skipped. No trade is dropped.")
+    @sensor(
+        name="k2_degradation",
+        minimum_interval_seconds=settings.degradation.interval_s,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Degradation level from the drain steps' backlog and worker memory, with hysteresis: under pressure "
+        "drain batches widen, derived work is deferred, WARN checks are skipped. No trade is dropped.",
+    )
     def k2_degradation(context: SensorEvaluationContext, k2: K2SettingsResource):
         settings, catalog = k2.settings, k2.catalog()
         lag = {step.name: step.backlog(settings, catalog, cap=False).size for step in steps}

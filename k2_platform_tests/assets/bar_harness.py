@@ -1,5 +1,6 @@
 """What the bar tests share: gold built from the shared recordings, partition-range runs of the real bar
 jobs, the bars sensor's tick, and an independent pandas reference computed from the raw recording."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,10 +24,21 @@ BAR_KEY = ["exchange", "symbol", "open_time"]
 
 def recording_trade(t) -> dict:
     """A recorded Binance trade as gold holds it (m = buyer is maker: the aggressor sold)."""
-    return Trade(exchange="binance", symbol=t.symbol, exchange_symbol=t.symbol, base="BTC", quote="USDT", trade_id=str(t.trade_id),
-                 price=Decimal(t.price), quantity=Decimal(t.quantity), side="SELL" if t.buyer_is_maker else "BUY",
-                 trade_time=t.trade_ms * 1000, ingest_time=t.trade_ms * 1000 + 1000, sequence=t.trade_id,
-                 event_time=t.event_ms * 1000).to_avro()
+    return Trade(
+        exchange="binance",
+        symbol=t.symbol,
+        exchange_symbol=t.symbol,
+        base="BTC",
+        quote="USDT",
+        trade_id=str(t.trade_id),
+        price=Decimal(t.price),
+        quantity=Decimal(t.quantity),
+        side="SELL" if t.buyer_is_maker else "BUY",
+        trade_time=t.trade_ms * 1000,
+        ingest_time=t.trade_ms * 1000 + 1000,
+        sequence=t.trade_id,
+        event_time=t.event_ms * 1000,
+    ).to_avro()
 
 
 def gold_from_recordings(catalog, namespace: str, paths: list[Path]) -> int:
@@ -86,12 +98,19 @@ def reference_bars(paths: list[Path], interval: str) -> pd.DataFrame:
     raw["buy_qty"] = [q if not m else Decimal(0) for q, m in zip(raw["qty"], raw["m"])]
     raw["buy_quote"] = [v if not m else Decimal(0) for v, m in zip(raw["quote"], raw["m"])]
     grouped = raw.groupby("open_time", sort=True)
-    out = pd.DataFrame({
-        "open": grouped["price"].first(), "high": grouped["price"].max(), "low": grouped["price"].min(),
-        "close": grouped["price"].last(), "volume": grouped["qty"].sum(), "quote_volume": grouped["quote"].sum(),
-        "trade_count": grouped.size(), "taker_buy_base_volume": grouped["buy_qty"].sum(),
-        "taker_buy_quote_volume": grouped["buy_quote"].sum(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "open": grouped["price"].first(),
+            "high": grouped["price"].max(),
+            "low": grouped["price"].min(),
+            "close": grouped["price"].last(),
+            "volume": grouped["qty"].sum(),
+            "quote_volume": grouped["quote"].sum(),
+            "trade_count": grouped.size(),
+            "taker_buy_base_volume": grouped["buy_qty"].sum(),
+            "taker_buy_quote_volume": grouped["buy_quote"].sum(),
+        }
+    ).reset_index()
     with localcontext() as ctx:
         ctx.prec = 80
         out["vwap"] = [(q / v).quantize(Decimal("1e-18"), rounding=ROUND_HALF_EVEN) for q, v in zip(out["quote_volume"], out["volume"])]

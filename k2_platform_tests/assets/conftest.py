@@ -1,4 +1,5 @@
 """Fixtures of the bar-asset tests (they need a catalog, no broker)."""
+
 from __future__ import annotations
 
 import pytest

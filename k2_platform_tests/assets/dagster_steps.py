@@ -1,5 +1,6 @@
 """Step-by-step driving of the real Definitions (one drain sensor tick, then the runs it requested),
 plus the test-side helpers the check, freshness and alert tests share."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -14,8 +15,8 @@ from dagster._daemon.freshness import FreshnessDaemon
 
 from k2_platform.lakehouse.offsets import committed
 from k2_platform.lakehouse.tables import load
-from k2_platform_tests.assets.medallion_harness import run_sensor_once
 from k2_platform.schemas.trade_encoder import TradeEncoder
+from k2_platform_tests.assets.medallion_harness import run_sensor_once
 from k2_platform_tests.lakehouse.trade_stream import Produced, build_stream, produce, trade
 
 NEVER = 1  # build_stream fires on i % period == 5 (bad) / 7 (duplicate): never for a period of 1
@@ -107,5 +108,7 @@ def freshness(instance: DagsterInstance, keys) -> dict[str, str]:
 def freshness_changes(instance: DagsterInstance) -> list[tuple[str, str, str]]:
     """(asset, previous, new) of every recorded freshness state change, oldest first."""
     records = instance.get_event_records(EventRecordsFilter(DagsterEventType.FRESHNESS_STATE_CHANGE), ascending=True)
-    return [(c.key.to_user_string(), c.previous_state.value, c.new_state.value)
-            for c in (r.event_log_entry.dagster_event.event_specific_data for r in records)]
+    return [
+        (c.key.to_user_string(), c.previous_state.value, c.new_state.value)
+        for c in (r.event_log_entry.dagster_event.event_specific_data for r in records)
+    ]

@@ -1,5 +1,6 @@
 """Drive the real Definitions the way the Dagster daemon does: evaluate each drain sensor, execute
 the runs it requests, until no sensor reports lag."""
+
 from __future__ import annotations
 
 from dagster import DagsterInstance, RunRequest, build_sensor_context

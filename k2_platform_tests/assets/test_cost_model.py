@@ -1,4 +1,5 @@
 """platform_cost_model: exact figures from given inputs, and the Dagster asset from really measured ones."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,14 @@ as_of = "test"
 
 
 def _inputs(settings) -> dict[str, Input]:
-    given = {"ingest_trades_per_core_s": 50_000, "drain_trades_per_core_s": 40_000, "bronze_bytes_per_trade": 100,
-             "silver_bytes_per_trade": 50, "gold_bytes_per_trade": 40, "data_files_per_commit": 1}
+    given = {
+        "ingest_trades_per_core_s": 50_000,
+        "drain_trades_per_core_s": 40_000,
+        "bronze_bytes_per_trade": 100,
+        "silver_bytes_per_trade": 50,
+        "gold_bytes_per_trade": 40,
+        "data_files_per_commit": 1,
+    }
     return {**{n: Input(n, Decimal(v), "", "test") for n, v in given.items()}, **{i.name: i for i in settings_inputs(settings)}}
 
 
@@ -82,8 +89,14 @@ def test_costs_follow_each_input_exactly(tmp_path):
     ten_k = model.results[0]
     # 0.45 cores -> 1 instance; 3 brokers (one per replica); 1,814.4 GB on Kafka; 59,918.4 GB in the lakehouse;
     # 10,512,000 PUTs and twice as many GETs; 5,256 GB across zones.
-    assert ten_k.costs == {"compute": Decimal("146.00"), "kafka_brokers": Decimal("438.00"), "kafka_storage": Decimal("181.44"),
-                           "object_storage": Decimal("1198.37"), "requests": Decimal("60.97"), "transfer": Decimal("105.12")}
+    assert ten_k.costs == {
+        "compute": Decimal("146.00"),
+        "kafka_brokers": Decimal("438.00"),
+        "kafka_storage": Decimal("181.44"),
+        "object_storage": Decimal("1198.37"),
+        "requests": Decimal("60.97"),
+        "transfer": Decimal("105.12"),
+    }
     assert (ten_k.instances, ten_k.brokers, ten_k.kafka_gb, ten_k.lake_gb, ten_k.puts) == (1, 3, Decimal("1814.40"), Decimal("59918.40"), 10_512_000)
     assert ten_k.total == Decimal("2129.90") and ten_k.per_million(prices["hours_per_month"]) == Decimal("0.0810")
     assert model.results[1].costs["compute"] == Decimal("2774.00")  # 45 cores / 0.6 / 4 vCPUs -> 19 instances
@@ -105,8 +118,12 @@ def test_costs_follow_each_input_exactly(tmp_path):
 
 
 def _bench(settings, *argv: str) -> None:
-    env = {**os.environ, "K2_STATE_DIR": str(settings.state_dir), "K2_KAFKA__PORT": str(settings.kafka.port),
-           "K2_KAFKA__CONTROLLER_PORT": str(settings.kafka.controller_port)}
+    env = {
+        **os.environ,
+        "K2_STATE_DIR": str(settings.state_dir),
+        "K2_KAFKA__PORT": str(settings.kafka.port),
+        "K2_KAFKA__CONTROLLER_PORT": str(settings.kafka.controller_port),
+    }
     done = subprocess.run([sys.executable, "-m", "k2_platform.ops.cli", "bench", *argv], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 
@@ -114,8 +131,10 @@ def _bench(settings, *argv: str) -> None:
 def _ingest_and_drain(settings, catalog, recording: Path) -> int:
     with gzip.open(recording, "rt") as fh:
         frames = [line.split(" ", 1)[1].strip() for line in fh]
-    service = IngestService(settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"metrics_port": 0})}),
-                            replay_feeds(settings, ["binance"], ["BTCUSDT"]))
+    service = IngestService(
+        settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"metrics_port": 0})}),
+        replay_feeds(settings, ["binance"], ["BTCUSDT"]),
+    )
 
     async def drive() -> None:
         async with service.pipeline() as (pipeline, venues):

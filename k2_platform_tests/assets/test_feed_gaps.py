@@ -1,6 +1,7 @@
 """feed_gaps through real Dagster: gap records produced with the ingest side's encoder land in the
 feed_gaps table exactly once, and unrepaired gaps fail the (WARN) gap check with their count."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 from confluent_kafka import Producer
@@ -31,8 +32,17 @@ def produce_gaps(settings, values: list[tuple[bytes, bytes]]) -> None:
 
 
 def as_row(gap: FeedGap) -> tuple:
-    return (gap.exchange, gap.symbol, gap.first_missing_id, gap.last_missing_id, gap.missing_count,
-            datetime.fromtimestamp(gap.detected_at / 1e6, timezone.utc), gap.repaired, gap.repaired_count, gap.detail)
+    return (
+        gap.exchange,
+        gap.symbol,
+        gap.first_missing_id,
+        gap.last_missing_id,
+        gap.missing_count,
+        datetime.fromtimestamp(gap.detected_at / 1e6, UTC),
+        gap.repaired,
+        gap.repaired_count,
+        gap.detail,
+    )
 
 
 def table_rows(catalog) -> list[tuple]:
@@ -49,17 +59,23 @@ def test_feed_gap_records_are_drained_exactly_once_and_unrepaired_gaps_warn(sett
     rows = table_rows(catalog)
     assert len(rows) == 4
     assert sorted(values for values, _pos in rows if values[0] != "unknown") == sorted(as_row(g) for g in GAPS)
-    (garbage, _pos), = [r for r in rows if r[0][0] == "unknown"]
+    ((garbage, _pos),) = [r for r in rows if r[0][0] == "unknown"]
     assert garbage[:5] == ("unknown", "unknown", 0, 0, 0) and garbage[6:8] == (False, 0)
-    assert garbage[8] == "undecodable gap record (feed gap is not JSON: Expecting property name enclosed in double quotes: " \
-                         "line 1 column 2 (char 1)): {not json"
+    assert (
+        garbage[8] == "undecodable gap record (feed gap is not JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)): {not json"
+    )
     positions = [pos for _values, pos in rows]
     assert len(set(positions)) == 4 and {t for t, _p, _o in positions} == {settings.topics.feed_gaps}
 
     gaps_check = evaluations(runs)["feed_gaps_repaired"]
     assert (gaps_check.passed, gaps_check.severity) == (False, AssetCheckSeverity.WARN)
-    assert plain_metadata(gaps_check) == {"gaps": 4, "unrepaired_gaps": 3, "trades_missing": 1002,
-                                          "explanation": "3 gap(s) not repaired: 1002 trade(s) missing, see feed_gaps"}
+    assert plain_metadata(gaps_check) == {
+        "gaps": 4,
+        "unrepaired_gaps": 3,
+        "trades_missing": 1002,
+        "explanation": "3 gap(s) not repaired: 1002 trade(s) missing, see feed_gaps",
+    }
 
     # exactly once: no further run is requested, and replaying the same run writes nothing
     assert run_step(defs, instance, "drain_feed_gaps") == []

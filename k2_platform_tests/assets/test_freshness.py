@@ -1,5 +1,6 @@
 """FreshnessPolicy.time_window on bronze/silver/gold, evaluated by Dagster's own freshness daemon
 (one iteration per call, clock frozen): stale when the drain stops, fresh again when it resumes."""
+
 import time
 
 import pytest
@@ -8,7 +9,12 @@ from dagster._core.test_utils import freeze_time
 
 from k2_platform.definitions import build_definitions
 from k2_platform_tests.assets.dagster_steps import (
-    freshness, freshness_changes, freshness_daemon, produce_valid, run_steps, temp_instance,
+    freshness,
+    freshness_changes,
+    freshness_daemon,
+    produce_valid,
+    run_steps,
+    temp_instance,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.dagster]
@@ -24,8 +30,13 @@ def test_medallion_goes_stale_when_the_drain_stops_and_fresh_when_it_resumes(set
     defs = build_definitions(settings)
     lake = settings.lakehouse  # the windows come from the Settings the definitions were built from
     windows = {name: fail_window_s(defs, name) for name in LAYERS}
-    assert windows == {"bronze_trades": lake.bronze_fresh_s, "silver_trades_binance": lake.silver_fresh_s,
-                       "silver_trades_kraken": lake.silver_fresh_s, "trades_dlq": lake.silver_fresh_s, "gold_trades": lake.gold_fresh_s}
+    assert windows == {
+        "bronze_trades": lake.bronze_fresh_s,
+        "silver_trades_binance": lake.silver_fresh_s,
+        "silver_trades_kraken": lake.silver_fresh_s,
+        "trades_dlq": lake.silver_fresh_s,
+        "gold_trades": lake.gold_fresh_s,
+    }
     assert lake.bronze_fresh_s < lake.silver_fresh_s < lake.gold_fresh_s
     bronze_s, gold_s = lake.bronze_fresh_s, lake.gold_fresh_s
     keys = [AssetKey(n) for n in LAYERS]

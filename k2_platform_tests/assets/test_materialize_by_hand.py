@@ -1,5 +1,6 @@
 """A drain asset materialized by hand (the UI's Materialize button, `dagster asset materialize`) needs no
 run config: it drains the step's current backlog, capped per run as the drain sensor caps it."""
+
 import os
 import subprocess
 import sys
@@ -29,8 +30,10 @@ def rows(catalog, table: str) -> int:
 
 def written(result, step: str) -> dict:
     """table -> (rows_written, lag_before, lag_after) of the step's materializations in this run."""
-    return {m.asset_key.to_user_string(): tuple(m.metadata[k].value for k in ("rows_written", "lag_before", "lag_after"))
-            for m in result.asset_materializations_for_node(step)}
+    return {
+        m.asset_key.to_user_string(): tuple(m.metadata[k].value for k in ("rows_written", "lag_before", "lag_after"))
+        for m in result.asset_materializations_for_node(step)
+    }
 
 
 def test_materialize_without_run_config_drains_exactly_the_pending_records_capped_per_run(settings, catalog):
@@ -60,17 +63,31 @@ def test_materialize_without_run_config_drains_exactly_the_pending_records_cappe
 
 def k2_environment(settings, dagster_home: Path) -> dict:
     """The environment under which `load_settings()` in a fresh process yields this test's settings."""
-    return {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(dagster_home),
-            "K2_STATE_DIR": str(settings.state_dir), "K2_KAFKA__PORT": str(settings.kafka.port),
-            "K2_KAFKA__CONTROLLER_PORT": str(settings.kafka.controller_port), "K2_TOPICS__TRADES_PREFIX": settings.topics.trades_prefix,
-            "K2_TOPICS__DLQ": settings.topics.dlq, "K2_TOPICS__FEED_GAPS": settings.topics.feed_gaps}
+    return {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "DAGSTER_HOME": str(dagster_home),
+        "K2_STATE_DIR": str(settings.state_dir),
+        "K2_KAFKA__PORT": str(settings.kafka.port),
+        "K2_KAFKA__CONTROLLER_PORT": str(settings.kafka.controller_port),
+        "K2_TOPICS__TRADES_PREFIX": settings.topics.trades_prefix,
+        "K2_TOPICS__DLQ": settings.topics.dlq,
+        "K2_TOPICS__FEED_GAPS": settings.topics.feed_gaps,
+    }
 
 
 def test_dagster_asset_materialize_cli_needs_no_offsets(settings, catalog, tmp_path):
     produce_valid(settings, range(12))
     dagster = Path(sys.executable).with_name("dagster")
-    result = subprocess.run([str(dagster), "asset", "materialize", "-m", "k2_platform.definitions", "--select", "bronze_trades"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300, env=k2_environment(settings, tmp_path), check=False)
+    result = subprocess.run(
+        [str(dagster), "asset", "materialize", "-m", "k2_platform.definitions", "--select", "bronze_trades"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=k2_environment(settings, tmp_path),
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Missing required config entry" not in result.stdout + result.stderr
     assert rows(catalog, "bronze_trades") == 12

@@ -1,4 +1,5 @@
 """End to end through real Dagster: sensors request runs, runs drain Kafka -> bronze -> silver/DLQ -> gold."""
+
 from decimal import Decimal
 
 import pyarrow.compute as pc

@@ -1,5 +1,6 @@
 """A backfill of ohlcv_1m over 50 hourly partitions through Dagster's own asset-backfill machinery (what
 the UI's backfill dialog creates, run by the backfill daemon's iteration), on a real instance."""
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,8 @@ def _instance(tmp_path) -> DagsterInstance:
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-        "run_launcher:\n  module: dagster._core.launcher.sync_in_memory_run_launcher\n  class: SyncInMemoryRunLauncher\n")
+        "run_launcher:\n  module: dagster._core.launcher.sync_in_memory_run_launcher\n  class: SyncInMemoryRunLauncher\n"
+    )
     return DagsterInstance.from_config(str(home))
 
 
@@ -55,9 +57,18 @@ def test_backfill_over_50_hourly_partitions_runs_as_few_runs_and_reruns_change_n
     partitions = [f"2024-08-{8 + h // 24:02d}-{h % 24:02d}:00" for h in range(HOURS)]
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as workspace:
         backfill = PartitionBackfill.from_asset_partitions(
-            backfill_id="bars50", asset_graph=workspace.create_request_context().asset_graph, partition_names=partitions,
-            asset_selection=[AssetKey("ohlcv_1m")], backfill_timestamp=1_780_000_000.0, tags={}, dynamic_partitions_store=instance,
-            all_partitions=False, title="50 hours of minute bars", description=None, run_config=None)
+            backfill_id="bars50",
+            asset_graph=workspace.create_request_context().asset_graph,
+            partition_names=partitions,
+            asset_selection=[AssetKey("ohlcv_1m")],
+            backfill_timestamp=1_780_000_000.0,
+            tags={},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title="50 hours of minute bars",
+            description=None,
+            run_config=None,
+        )
         instance.add_backfill(backfill)
         for _ in range(10):
             errors = [e for e in execute_backfill_iteration(workspace, logging.getLogger("backfill")) if e is not None]

@@ -1,5 +1,6 @@
 """`k2 replay-server --rebase-time`: the recording shifted so its first trade is at a given time (now for
 `k2 demo`), loops continuing forward, so the demo's partitions, bars and freshness are today's."""
+
 from __future__ import annotations
 
 import time

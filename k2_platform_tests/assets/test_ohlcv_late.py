@@ -1,6 +1,7 @@
 """A late trade end to end: the replay exchange holds one trade back (WebSocket and REST) and sends it after
 the rest; bars are built from gold without it; once the next drain brings it into gold, the bars sensor
 requests exactly the partitions covering its hour, and the rebuilt bars equal the reference with it."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,11 @@ def test_a_late_trade_rebuilds_only_the_partitions_it_touches_to_the_right_value
     gold = load(catalog, namespace, "gold_trades").scan().to_arrow()
     assert gold.num_rows == RECORDED_TRADES - 1 and str(LATE_ID) not in set(gold["trade_id"].to_pylist())
     first = tick(defs, instance, None)
-    assert _requested(first) == {("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-09-00:00"), ("build_ohlcv_1h", "2024-08-08", "2024-08-09"),
-                                 ("build_ohlcv_1d", "2024-08-08", "2024-08-09")}
+    assert _requested(first) == {
+        ("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-09-00:00"),
+        ("build_ohlcv_1h", "2024-08-08", "2024-08-09"),
+        ("build_ohlcv_1d", "2024-08-08", "2024-08-09"),
+    }
     assert all(r.success for r in run_requests(defs, instance, first))
     before = bars_frame(catalog, namespace, "1m")
     late_bar_before = before[before["open_time"] == LATE_MINUTE_US].iloc[0]
@@ -59,8 +63,11 @@ def test_a_late_trade_rebuilds_only_the_partitions_it_touches_to_the_right_value
     assert all(r.success for r in run_steps(defs, instance, "drain_bronze", "refine_silver", "build_gold"))  # the late trade lands in gold
     assert load(catalog, namespace, "gold_trades").scan().to_arrow().num_rows == RECORDED_TRADES
     second = tick(defs, instance, first.cursor)
-    assert _requested(second) == {("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-08-23:00"), ("build_ohlcv_1h", "2024-08-08", "2024-08-08"),
-                                  ("build_ohlcv_1d", "2024-08-08", "2024-08-08")}
+    assert _requested(second) == {
+        ("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-08-23:00"),
+        ("build_ohlcv_1h", "2024-08-08", "2024-08-08"),
+        ("build_ohlcv_1d", "2024-08-08", "2024-08-08"),
+    }
     assert json.loads(second.cursor)["snapshot_id"] == load(catalog, namespace, "gold_trades").current_snapshot().snapshot_id
     assert all(r.success for r in run_requests(defs, instance, second))
 

@@ -1,5 +1,6 @@
 """The bar assets materialized by real Dagster runs over gold built from the shared BTCUSDT recordings
 (23:54 to 00:05, across midnight), against klines pandas computes straight from the raw frames."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,11 @@ def test_bars_of_the_recordings_equal_an_independent_pandas_reference(bar_settin
     namespace = bar_settings.catalog.namespace
     trades = gold_from_recordings(bar_catalog, namespace, binance_recordings)
     defs, instance = build_definitions(bar_settings), temp_instance(tmp_path)
-    results = [run_range(defs, instance, "1m", "2024-08-08-23:00", "2024-08-09-00:00"),  # one run, across midnight
-               run_range(defs, instance, "1h", "2024-08-08", "2024-08-09"), run_range(defs, instance, "1d", "2024-08-08", "2024-08-09")]
+    results = [
+        run_range(defs, instance, "1m", "2024-08-08-23:00", "2024-08-09-00:00"),  # one run, across midnight
+        run_range(defs, instance, "1h", "2024-08-08", "2024-08-09"),
+        run_range(defs, instance, "1d", "2024-08-08", "2024-08-09"),
+    ]
     assert all(r.success for r in results)
     assert {name: e.passed for name, e in evaluations(results).items()} == {"high_low_bound_open_close": True, "reconciles_with_gold": True}
 

@@ -1,5 +1,6 @@
 """The bars sensor's decisions on a frozen clock: minute bars follow every gold snapshot; hour and day bars
 of windows in progress at most every bars.coarse_interval_s, and at once when an ended hour changed."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def test_minute_bars_follow_each_snapshot_coarse_bars_wait_unless_an_ended_hour_
     defs, instance = build_definitions(bar_settings), temp_instance(tmp_path)
     with freeze_time(NOW):
         first = tick(defs, instance, None)
-    assert _requested(first) == {("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-09-00:00"), ("build_ohlcv_1h", "2024-08-08", "2024-08-09"),
-                                 ("build_ohlcv_1d", "2024-08-08", "2024-08-09")}
+    assert _requested(first) == {
+        ("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-09-00:00"),
+        ("build_ohlcv_1h", "2024-08-08", "2024-08-09"),
+        ("build_ohlcv_1d", "2024-08-08", "2024-08-09"),
+    }
 
     append_gold(gold, [_at(87, 100)], {})  # 00:27, the hour in progress
     with freeze_time(NOW + 10):
@@ -52,5 +56,8 @@ def test_minute_bars_follow_each_snapshot_coarse_bars_wait_unless_an_ended_hour_
     append_gold(gold, [_at(30, 200)], {})  # a late trade at 23:30: an ended hour, rebuilt at once at every size
     with freeze_time(NOW + 70):
         fifth = tick(defs, instance, fourth.cursor)
-    assert _requested(fifth) == {("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-08-23:00"), ("build_ohlcv_1h", "2024-08-08", "2024-08-08"),
-                                 ("build_ohlcv_1d", "2024-08-08", "2024-08-08")}
+    assert _requested(fifth) == {
+        ("build_ohlcv_1m", "2024-08-08-23:00", "2024-08-08-23:00"),
+        ("build_ohlcv_1h", "2024-08-08", "2024-08-08"),
+        ("build_ohlcv_1d", "2024-08-08", "2024-08-08"),
+    }

@@ -1,5 +1,6 @@
 """Asset checks under real Dagster runs: inject one kind of bad data, see exactly the right check fail,
 with the severity it is designed to have and metadata that names the problem."""
+
 import uuid
 from decimal import Decimal
 
@@ -12,7 +13,14 @@ from k2_platform.definitions import build_definitions
 from k2_platform.lakehouse.backlog import gold_backlog, refine_backlog
 from k2_platform.lakehouse.tables import load
 from k2_platform_tests.assets.dagster_steps import (
-    append_out_of_band, evaluations, offsets_of, plain_metadata, produce_trades, produce_valid, run_steps, snapshot_count,
+    append_out_of_band,
+    evaluations,
+    offsets_of,
+    plain_metadata,
+    produce_trades,
+    produce_valid,
+    run_steps,
+    snapshot_count,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.dagster]
@@ -53,8 +61,14 @@ def test_bad_row_in_silver_trips_the_gold_guard_and_gold_is_not_written(settings
     valid = checks["gold_rows_valid"]
     assert (valid.severity, valid.blocking) == (ERROR, True)
     assert plain_metadata(valid) == {
-        "rows_checked": 31, "wrong_decimal_type": 0, "price_not_positive": 1, "quantity_not_positive": 0, "side_not_buy_sell": 1,
-        "trade_time_in_future": 0, "null_required": 0, "offending_message_ids": [bad_id],
+        "rows_checked": 31,
+        "wrong_decimal_type": 0,
+        "price_not_positive": 1,
+        "quantity_not_positive": 0,
+        "side_not_buy_sell": 1,
+        "trade_time_in_future": 0,
+        "null_required": 0,
+        "offending_message_ids": [bad_id],
         "explanation": "rows about to be written break: price_not_positive, side_not_buy_sell",
     }
     # blocking means blocking before the write: gold got no snapshot, the whole range is still pending
@@ -80,7 +94,10 @@ def test_duplicated_message_id_in_gold_trips_gold_uniqueness(settings, catalog, 
     unique = evaluations(runs)["gold_within_silver"]
     assert unique.severity == ERROR
     assert plain_metadata(unique) == {
-        "gold_rows": 37, "gold_distinct_message_ids": 36, "silver_rows": 36, "duplicated_message_ids": [dup["message_id"][0].as_py()],
+        "gold_rows": 37,
+        "gold_distinct_message_ids": 36,
+        "silver_rows": 36,
+        "duplicated_message_ids": [dup["message_id"][0].as_py()],
         "explanation": "gold holds 37 rows for 36 silver rows; 1 message_id(s) stored more than once",
     }
     assert load(catalog, NS, "gold_trades").scan().to_arrow().num_rows == 37  # the new 6 trades went in once
@@ -102,7 +119,9 @@ def test_bronze_row_without_silver_or_dlq_counterpart_fails_reconciliation(setti
     reconcile = evaluations(runs)["bronze_equals_silver_plus_dlq"]
     assert reconcile.severity == ERROR
     assert plain_metadata(reconcile) == {
-        "bronze_rows": 37, "silver_rows": 36, "dlq_rows": 0,
+        "bronze_rows": 37,
+        "silver_rows": 36,
+        "dlq_rows": 0,
         "explanation": "bronze has 37 rows but silver + DLQ hold 36: records lost or duplicated",
     }
 
@@ -116,8 +135,13 @@ def test_dlq_rate_above_threshold_warns(settings, catalog, medallion):
     assert set(failed(runs)) == {"trades_dlq_rate"}
     rate = evaluations(runs)["trades_dlq_rate"]
     assert rate.severity == WARN
-    assert plain_metadata(rate) == {"rejected": 2, "records": 20, "dlq_rate": 0.1, "max_dlq_rate": 0.05,
-                                    "explanation": "10.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason"}
+    assert plain_metadata(rate) == {
+        "rejected": 2,
+        "records": 20,
+        "dlq_rate": 0.1,
+        "max_dlq_rate": 0.05,
+        "explanation": "10.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason",
+    }
     assert evaluations(runs)["bronze_equals_silver_plus_dlq"].passed
     reasons = sorted(load(catalog, NS, "trades_dlq").scan().to_arrow()["reason"].to_pylist())
     assert [r.split(":")[0] for r in reasons] == ["corrupt Avro body", "not an Avro trade record (first bytes 6e6f7420)"]

@@ -1,4 +1,5 @@
 """Helpers of the ingest tests: a replay exchange in a thread, the service in-process, topic readers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,10 +30,17 @@ def recorded(binance_recordings):
 @pytest.fixture
 def fast_settings(settings):
     """Per-test settings with reconnect timings short enough for a test."""
-    ingest = settings.ingest.model_copy(update={
-        "backoff_initial_s": 0.01, "backoff_max_s": 0.1, "stale_timeout_s": 2.0, "app_ping_interval_s": 0.5,
-        "close_timeout_s": 1.0, "metrics_port": 0, "linger_ms": 5,
-    })
+    ingest = settings.ingest.model_copy(
+        update={
+            "backoff_initial_s": 0.01,
+            "backoff_max_s": 0.1,
+            "stale_timeout_s": 2.0,
+            "app_ping_interval_s": 0.5,
+            "close_timeout_s": 1.0,
+            "metrics_port": 0,
+            "linger_ms": 5,
+        }
+    )
     return settings.model_copy(update={"ingest": ingest})
 
 
@@ -41,8 +49,9 @@ def start_replay(recordings, faults: FaultPlan | None = None, speed: float | Non
     return ReplayServerThread(ReplayServer(config, "127.0.0.1", 0, ping_interval_s=20.0, heartbeat_s=0.2))
 
 
-def run_ingest(settings, url: str, exchanges: list[str], symbols: list[str], expected_trades: int, timeout_s: float = 90.0,
-               feeds=None) -> IngestService:
+def run_ingest(
+    settings, url: str, exchanges: list[str], symbols: list[str], expected_trades: int, timeout_s: float = 90.0, feeds=None
+) -> IngestService:
     """Run the service until it has produced expected_trades (all exchanges together), then stop it cleanly."""
     service = IngestService(settings, feeds or replay_feeds(settings, exchanges, symbols, url))
 

@@ -1,4 +1,5 @@
 """Exactly once into Kafka, against the replay exchange and the real broker."""
+
 from __future__ import annotations
 
 from collections import Counter

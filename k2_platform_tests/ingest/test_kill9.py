@@ -1,4 +1,5 @@
 """kill -9 of a real `k2 ingest` at random instants while trades stream fast: after each restart it resumes from Kafka."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The Kraken v2 path end to end: numeric JSON decimals, XBT/BTC to one instrument, exactly once."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,4 +1,5 @@
 """Malformed frames and bad values land on the DLQ with a reason; a silent exchange is left for another connection."""
+
 from __future__ import annotations
 
 from collections import Counter

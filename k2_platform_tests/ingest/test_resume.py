@@ -1,4 +1,5 @@
 """A restarted feed resumes after the newest trade in Kafka: bounded REST catch-up, first-seen symbols, the tail scan."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,10 +18,10 @@ from k2_platform.ingest.resume import Resume
 from k2_platform.ingest.sequencer import Sequencer
 from k2_platform.ingest.service import IngestService, replay_feeds
 from k2_platform.ops.processes import free_port
-from k2_platform.schemas.trade_encoder import TradeEncoder
 from k2_platform.schemas.feed_gap import decode as decode_gap
 from k2_platform.schemas.ingest_reject import IngestReject
 from k2_platform.schemas.trade import Trade
+from k2_platform.schemas.trade_encoder import TradeEncoder
 
 from .conftest import FIRST_ID, LAST_ID, decoded_trades, read_topic, run_ingest, start_replay
 
@@ -40,8 +41,7 @@ def _gaps(settings):
 
 
 @pytest.mark.parametrize("exchange", ["binance", "kraken"])
-def test_a_long_outage_is_caught_up_to_the_bound_and_the_rest_recorded_unrepaired_with_its_exact_ids(fast_settings, binance_recordings,
-                                                                                                     exchange):
+def test_a_long_outage_is_caught_up_to_the_bound_and_the_rest_recorded_unrepaired_with_its_exact_ids(fast_settings, binance_recordings, exchange):
     key, resent = STREAMS[exchange]
     bound = 1000
     with start_replay(binance_recordings, speed=20.0) as server:  # ~600 trades/s: the first run stops early in the recording
@@ -85,9 +85,22 @@ def test_a_symbol_never_seen_starts_at_the_live_stream_and_says_so(fast_settings
 
 
 def _trade(symbol: str, trade_id: int) -> bytes:
-    return TradeEncoder().encode(Trade(exchange="binance", symbol=symbol, exchange_symbol=symbol, base=symbol[:-4], quote="USDT",
-                                     trade_id=str(trade_id), price=Decimal("0.0000001234"), quantity=Decimal("46116860414"), side="BUY",
-                                     trade_time=1_723_161_255_000_000 + trade_id, ingest_time=1_723_161_256_000_000, sequence=trade_id).to_avro())
+    return TradeEncoder().encode(
+        Trade(
+            exchange="binance",
+            symbol=symbol,
+            exchange_symbol=symbol,
+            base=symbol[:-4],
+            quote="USDT",
+            trade_id=str(trade_id),
+            price=Decimal("0.0000001234"),
+            quantity=Decimal("46116860414"),
+            side="BUY",
+            trade_time=1_723_161_255_000_000 + trade_id,
+            ingest_time=1_723_161_256_000_000,
+            sequence=trade_id,
+        ).to_avro()
+    )
 
 
 def test_the_tail_scan_finds_a_quiet_symbol_far_back_and_says_when_its_bound_stops_it(fast_settings):
@@ -109,15 +122,18 @@ def test_the_tail_scan_finds_a_quiet_symbol_far_back_and_says_when_its_bound_sto
     scan = DurableMarks(narrow).read("binance", ["BTCUSDT", "ETHUSDT"])
     assert {s: m.trade_id for s, m in scan.marks.items()} == {"BTCUSDT": 5098}
     assert scan.bounded == [1] and scan.records_read == 4000
-    assert scan.why_missing("ETHUSDT") == (f"not among the last 4,000 records of {topic} partitions [1] "
-                                           "(ingest.resume_scan_records reached; older records were not read)")
+    assert scan.why_missing("ETHUSDT") == (
+        f"not among the last 4,000 records of {topic} partitions [1] (ingest.resume_scan_records reached; older records were not read)"
+    )
 
 
 def test_a_feed_that_cannot_read_kafka_back_takes_no_live_frame_and_retries(fast_settings, binance_recordings, caplog):
-    dead = fast_settings.model_copy(update={
-        "kafka": fast_settings.kafka.model_copy(update={"port": free_port()}),
-        "ingest": fast_settings.ingest.model_copy(update={"resume_timeout_s": 0.5, "flush_timeout_s": 1.0}),
-    })
+    dead = fast_settings.model_copy(
+        update={
+            "kafka": fast_settings.kafka.model_copy(update={"port": free_port()}),
+            "ingest": fast_settings.ingest.model_copy(update={"resume_timeout_s": 0.5, "flush_timeout_s": 1.0}),
+        }
+    )
     with start_replay(binance_recordings) as server:
         service = IngestService(dead, replay_feeds(dead, ["binance"], ["BTCUSDT"], server.url))
 
@@ -142,10 +158,12 @@ def test_after_failed_deliveries_a_reconnect_reads_the_durable_mark_back_again(f
         producer.produce(topic, _trade("BTCUSDT", trade_id), b"BTCUSDT")
     assert producer.flush(30) == 0
     # Rejects go to a topic that does not exist (the broker creates none by itself): their delivery fails.
-    failing = fast_settings.model_copy(update={
-        "topics": fast_settings.topics.model_copy(update={"dlq": f"{topic}.missing"}),
-        "ingest": fast_settings.ingest.model_copy(update={"delivery_timeout_ms": 500}),
-    })
+    failing = fast_settings.model_copy(
+        update={
+            "topics": fast_settings.topics.model_copy(update={"dlq": f"{topic}.missing"}),
+            "ingest": fast_settings.ingest.model_copy(update={"delivery_timeout_ms": 500}),
+        }
+    )
     publisher = Publisher(failing, ["binance"], IngestMetrics())
     sequencer = Sequencer(open_range_window=4)
     resume = Resume(sequencer, publisher, DurableMarks(failing).read, settle_timeout_s=30)

@@ -1,4 +1,5 @@
 """Admission by consecutive trade id: new, redelivered, gaps, and late fills of unrepaired gaps."""
+
 from __future__ import annotations
 
 from k2_platform.ingest.sequencer import Sequencer, Verdict
@@ -27,8 +28,18 @@ def test_unrepaired_ids_are_remembered_and_admitted_once_when_they_turn_up():
     seq.close_gap(KEY, 102, 110, repaired_ids=[103, 104, 108])  # 102, 105-107, 109-110 still missing
     assert seq.next_id(KEY) == 111
     assert [seq.check(KEY, i) for i in range(101, 112)] == [
-        Verdict.DUPLICATE, Verdict.NEW, Verdict.DUPLICATE, Verdict.DUPLICATE, Verdict.NEW, Verdict.NEW, Verdict.NEW,
-        Verdict.DUPLICATE, Verdict.NEW, Verdict.NEW, Verdict.NEW]
+        Verdict.DUPLICATE,
+        Verdict.NEW,
+        Verdict.DUPLICATE,
+        Verdict.DUPLICATE,
+        Verdict.NEW,
+        Verdict.NEW,
+        Verdict.NEW,
+        Verdict.DUPLICATE,
+        Verdict.NEW,
+        Verdict.NEW,
+        Verdict.NEW,
+    ]
     admit(seq, 106)
     assert seq.check(KEY, 106) is Verdict.DUPLICATE and seq.check(KEY, 105) is Verdict.NEW and seq.check(KEY, 107) is Verdict.NEW
 

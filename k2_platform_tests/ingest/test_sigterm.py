@@ -1,4 +1,5 @@
 """SIGTERM to a running `k2 ingest` loses nothing the exchange had sent."""
+
 from __future__ import annotations
 
 import signal
@@ -19,9 +20,13 @@ pytestmark = pytest.mark.integration
 def test_sigterm_during_replay_publishes_everything_sent_before_it(settings, binance_recordings):
     key = "binance:btcusdt@trade"
     with start_replay(binance_recordings, speed=100.0) as server:  # ~6.5 s for the whole recording
-        proc = subprocess.Popen([sys.executable, "-m", "k2_platform.ops.cli", "ingest", "--exchange", "binance",
-                                 "--symbols", "BTCUSDT", "--replay", server.url],
-                                env=k2_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "k2_platform.ops.cli", "ingest", "--exchange", "binance", "--symbols", "BTCUSDT", "--replay", server.url],
+            env=k2_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while server.state.cursors.get(key, 0) < 4000 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)

@@ -1,4 +1,5 @@
 """Frame parsing of both venues: exact decimals from raw text, sides, symbols, vendor data, reasons."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,10 @@ from k2_platform.schemas.ingest_reject import STAGE_NORMALIZE, STAGE_PARSE
 from k2_platform.schemas.instruments import default_instruments
 from k2_platform.schemas.trade import message_id
 
-RECORDED = ('{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,'
-            '"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}')
+RECORDED = (
+    '{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,'
+    '"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}'
+)
 
 
 def venue(cls):
@@ -31,8 +34,7 @@ def records(parsed) -> list[dict]:
 
 
 def kraken_frame(**row) -> str:
-    base = {"symbol": "XBT/USD", "side": "buy", "price": 1, "qty": 1, "ord_type": "limit", "trade_id": 7,
-            "timestamp": "2024-08-08T23:54:15.342123Z"}
+    base = {"symbol": "XBT/USD", "side": "buy", "price": 1, "qty": 1, "ord_type": "limit", "trade_id": 7, "timestamp": "2024-08-08T23:54:15.342123Z"}
     return json.dumps({"channel": "trade", "type": "update", "data": [{**base, **row}]})
 
 
@@ -41,7 +43,13 @@ def test_binance_frame_becomes_an_exact_normalized_trade():
     parsed = venue(BinanceVenue).parse(RECORDED, received)
     (trade,) = records(parsed)
     assert (trade["exchange"], trade["symbol"], trade["exchange_symbol"], trade["base"], trade["quote"], trade["trade_id"]) == (
-        "binance", "BTCUSDT", "BTCUSDT", "BTC", "USDT", "3735683259")
+        "binance",
+        "BTCUSDT",
+        "BTCUSDT",
+        "BTC",
+        "USDT",
+        "3735683259",
+    )
     assert trade["message_id"] == message_id("binance", "BTCUSDT", "3735683259")
     assert trade["price"] == Decimal("61837.63") and trade["quantity"] == Decimal("0.02")
     assert trade["quote_quantity"] == Decimal("1236.7526")
@@ -51,7 +59,11 @@ def test_binance_frame_becomes_an_exact_normalized_trade():
     assert trade["vendor_data"] == {"e": "trade", "m": "true", "M": "true"}
     (wire,), _ = parsed
     assert (wire.venue_symbol.key, wire.venue_symbol.kafka_key, wire.sequence, wire.trade_time) == (
-        ("binance", "BTCUSDT"), b"BTCUSDT", 3735683259, 1723161255342000)
+        ("binance", "BTCUSDT"),
+        b"BTCUSDT",
+        3735683259,
+        1723161255342000,
+    )
 
 
 def test_binance_frame_with_unusual_fields_keeps_them_all_in_vendor_data():
@@ -61,27 +73,34 @@ def test_binance_frame_with_unusual_fields_keeps_them_all_in_vendor_data():
 
 
 def test_binance_extremes_stay_exact():
-    frame = RECORDED.replace('"s":"BTCUSDT"', '"s":"SHIBUSDT"').replace('"61837.63000000"', '"0.0000001234"').replace(
-        '"0.02000000"', '"46116860414.00000000"').replace('"m":true', '"m":false')
+    frame = (
+        RECORDED.replace('"s":"BTCUSDT"', '"s":"SHIBUSDT"')
+        .replace('"61837.63000000"', '"0.0000001234"')
+        .replace('"0.02000000"', '"46116860414.00000000"')
+        .replace('"m":true', '"m":false')
+    )
     (trade,) = records(venue(BinanceVenue).parse(frame, now_us()))
     assert trade["price"] == Decimal("0.0000001234") and trade["quantity"] == Decimal("46116860414")
     assert trade["quote_quantity"] == Decimal("5690.8205750876") and "k2_quote_quantity_rounded" not in trade["vendor_data"]
     assert trade["side"] == "BUY" and trade["symbol"] == "SHIBUSDT"
 
 
-@pytest.mark.parametrize("change, stage, reason", [
-    (lambda f: f[:60], STAGE_PARSE, "not JSON"),
-    (lambda f: f.replace('"s":"BTCUSDT"', '"s":"NOPEUSDT"'), STAGE_NORMALIZE, "unknown symbol 'NOPEUSDT' on binance"),
-    (lambda f: f.replace('"61837.63000000"', '"abc"'), STAGE_NORMALIZE, "price: 'abc' is not a decimal number"),
-    (lambda f: f.replace('"61837.63000000"', '61837.63'), STAGE_NORMALIZE, "price: expected a decimal number"),
-    (lambda f: f.replace('"0.02000000"', '"-0.5"'), STAGE_NORMALIZE, "quantity: -0.5 is not positive"),
-    (lambda f: f.replace('"0.02000000"', '"0.0000000000000000001"'), STAGE_NORMALIZE, "more than 18 decimal places"),
-    (lambda f: f.replace('"61837.63000000"', '"123456789012345678901.5"'), STAGE_NORMALIZE, "more than 20 integer digits"),
-    (lambda f: f.replace('"t":3735683259,', ''), STAGE_NORMALIZE, "lacks field 't'"),
-    (lambda f: f.replace('"e":"trade"', '"e":"kline"'), STAGE_PARSE, "unexpected event type 'kline'"),
-    (lambda f: f.replace('"m":true', '"m":"true"'), STAGE_NORMALIZE, "m: expected true or false"),
-    (lambda f: f.replace('"t":3735683259', '"t":123456789012345678901234567890'), STAGE_NORMALIZE, "t: expected a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "change, stage, reason",
+    [
+        (lambda f: f[:60], STAGE_PARSE, "not JSON"),
+        (lambda f: f.replace('"s":"BTCUSDT"', '"s":"NOPEUSDT"'), STAGE_NORMALIZE, "unknown symbol 'NOPEUSDT' on binance"),
+        (lambda f: f.replace('"61837.63000000"', '"abc"'), STAGE_NORMALIZE, "price: 'abc' is not a decimal number"),
+        (lambda f: f.replace('"61837.63000000"', "61837.63"), STAGE_NORMALIZE, "price: expected a decimal number"),
+        (lambda f: f.replace('"0.02000000"', '"-0.5"'), STAGE_NORMALIZE, "quantity: -0.5 is not positive"),
+        (lambda f: f.replace('"0.02000000"', '"0.0000000000000000001"'), STAGE_NORMALIZE, "more than 18 decimal places"),
+        (lambda f: f.replace('"61837.63000000"', '"123456789012345678901.5"'), STAGE_NORMALIZE, "more than 20 integer digits"),
+        (lambda f: f.replace('"t":3735683259,', ""), STAGE_NORMALIZE, "lacks field 't'"),
+        (lambda f: f.replace('"e":"trade"', '"e":"kline"'), STAGE_PARSE, "unexpected event type 'kline'"),
+        (lambda f: f.replace('"m":true', '"m":"true"'), STAGE_NORMALIZE, "m: expected true or false"),
+        (lambda f: f.replace('"t":3735683259', '"t":123456789012345678901234567890'), STAGE_NORMALIZE, "t: expected a non-negative integer"),
+    ],
+)
 def test_binance_rejects_carry_the_stage_and_reason(change, stage, reason):
     try:
         _, rejects = venue(BinanceVenue).parse(change(RECORDED), now_us())
@@ -117,8 +136,12 @@ def test_kraken_xbt_and_btc_are_one_canonical_instrument():
 
 def test_kraken_control_frames_give_no_trades():
     k = venue(KrakenVenue)
-    for frame in ('{"channel":"heartbeat"}', '{"channel":"status","type":"update","data":[{"system":"online"}]}',
-                  '{"method":"pong","req_id":3}', '{"method":"subscribe","success":true,"result":{"channel":"trade"}}'):
+    for frame in (
+        '{"channel":"heartbeat"}',
+        '{"channel":"status","type":"update","data":[{"system":"online"}]}',
+        '{"method":"pong","req_id":3}',
+        '{"method":"subscribe","success":true,"result":{"channel":"trade"}}',
+    ):
         parsed = k.parse(frame, 1)
         assert parsed == ((), ())
 
@@ -140,8 +163,11 @@ def test_kraken_numbers_beyond_decimal_38_18_are_rejected():
 
 
 def test_quote_quantity_beyond_18_places_is_stored_at_scale_18_and_flagged():
-    frame = RECORDED.replace('"s":"BTCUSDT"', '"s":"PEPEUSDT"').replace('"61837.63000000"', '"0.0000001234"').replace(
-        '"0.02000000"', '"46116860414.123456789"')
+    frame = (
+        RECORDED.replace('"s":"BTCUSDT"', '"s":"PEPEUSDT"')
+        .replace('"61837.63000000"', '"0.0000001234"')
+        .replace('"0.02000000"', '"46116860414.123456789"')
+    )
     (trade,) = records(venue(BinanceVenue).parse(frame, now_us()))
     assert trade["quantity"] == Decimal("46116860414.123456789")  # the venue's values stay exact
     # exact product 5690.8205751028345677626 (19 places), rounded half-even

@@ -1,5 +1,6 @@
 """The bar tables are derived: one of an older layout (before the kline columns) is dropped and recreated,
 while a mismatched table holding source data still stops `ensure_table`."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,8 +20,11 @@ OLD_BARS = (("symbol", StringType(), True), ("bucket_start", TS, True), ("open",
 def test_an_old_bar_table_is_recreated_but_a_source_table_is_not_touched(tmp_path):
     catalog = open_catalog(Settings(state_dir=tmp_path / "state"))
     catalog.create_namespace("market")
-    ensure_table(catalog, "market", replace(OHLCV["1m"], columns=OLD_BARS, partition=(("bucket_start", DayTransform()),),
-                                            sort=("bucket_start",), derived=False))
+    ensure_table(
+        catalog,
+        "market",
+        replace(OHLCV["1m"], columns=OLD_BARS, partition=(("bucket_start", DayTransform()),), sort=("bucket_start",), derived=False),
+    )
     tables = ensure_all_tables(catalog, "market")
     assert [f.name for f in tables["ohlcv_1m"].schema().fields] == [c[0] for c in OHLCV["1m"].columns]
     assert [str(f.transform) for f in tables["ohlcv_1m"].spec().fields] == ["hour"]

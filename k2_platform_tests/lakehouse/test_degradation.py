@@ -1,4 +1,5 @@
 """Degradation levels: exact level sequences for lag series on a given clock, hysteresis, dwell, memory."""
+
 import subprocess
 import sys
 
@@ -12,8 +13,13 @@ from k2_platform.settings import DegradationSettings, LakehouseSettings, Setting
 
 N, E, D, C = Level.NORMAL, Level.ELEVATED, Level.DEGRADED, Level.CRITICAL
 GIB = 1 << 30
-CFG = DegradationSettings(lag_up=[100, 200, 300], lag_down=[50, 150, 250], rss_up_bytes=[4 * GIB, 5 * GIB, 6 * GIB],
-                          rss_down_bytes=[3 * GIB, 4 * GIB, 5 * GIB], min_dwell_s=10)
+CFG = DegradationSettings(
+    lag_up=[100, 200, 300],
+    lag_down=[50, 150, 250],
+    rss_up_bytes=[4 * GIB, 5 * GIB, 6 * GIB],
+    rss_down_bytes=[3 * GIB, 4 * GIB, 5 * GIB],
+    min_dwell_s=10,
+)
 
 
 def levels(series, cfg=CFG, rss=0):
@@ -82,7 +88,8 @@ def test_the_state_file_round_trips_and_a_missing_one_is_normal(tmp_path):
     assert degradation_state.current(settings) == state
     assert degradation_state.deferred(settings, "bars", now=1_764_800_010.0) == (
         "bars deferred: K2 degradation level is CRITICAL (since 2025-12-03T22:13:20Z, rose: lag 320 records >= 300 "
-        "(CRITICAL up threshold)); back to normal below DEGRADED")
+        "(CRITICAL up threshold)); back to normal below DEGRADED"
+    )
     assert degradation_state.deferred(settings, "bars", now=1_764_800_301.0) is None  # not re-evaluated for 301 s: stale, not acted upon
     assert list((tmp_path / "state").iterdir()) == [tmp_path / "state" / "degradation.json"]  # no temp file left behind
 
@@ -94,21 +101,28 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path):
         degradation_state.current(settings)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"lag_up": [1, 2]}, "need 3 values each"),
-    ({"lag_up": [300, 200, 100], "lag_down": [1, 2, 3]}, "must rise level by level"),
-    ({"rss_down_bytes": [5 * GIB, 1, 2]}, "must rise level by level"),
-    ({"lag_up": [100, 200, 300], "lag_down": [100, 150, 250]}, "each down below its up"),
-    ({"batch_factor": [2, 1, 4, 8]}, "batch_factor needs 4 non-decreasing values"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"lag_up": [1, 2]}, "need 3 values each"),
+        ({"lag_up": [300, 200, 100], "lag_down": [1, 2, 3]}, "must rise level by level"),
+        ({"rss_down_bytes": [5 * GIB, 1, 2]}, "must rise level by level"),
+        ({"lag_up": [100, 200, 300], "lag_down": [100, 150, 250]}, "each down below its up"),
+        ({"batch_factor": [2, 1, 4, 8]}, "batch_factor needs 4 non-decreasing values"),
+    ],
+)
 def test_thresholds_that_form_no_band_are_refused(bad, message):
     with pytest.raises(ValidationError, match=message):
         DegradationSettings(**bad)
 
 
 def test_worker_memory_counts_the_child_processes_too():
-    child = subprocess.Popen([sys.executable, "-c", "import sys; held = bytearray(300 << 20); print('ready', flush=True); sys.stdin.read()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; held = bytearray(300 << 20); print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline() == "ready\n"  # its 300 MiB are touched (bytearray zero-fills), so resident
         alone = tree_rss_bytes(child.pid)

@@ -1,4 +1,5 @@
 """Exactly-once commits against a real broker and real pyiceberg tables: races and SIGKILLs."""
+
 import signal
 import subprocess
 import sys

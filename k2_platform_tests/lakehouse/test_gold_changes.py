@@ -1,4 +1,5 @@
 """Which gold hours changed since a snapshot, from the snapshots' manifests, also after snapshot expiry."""
+
 from __future__ import annotations
 
 from k2_platform.lakehouse.catalog import open_catalog

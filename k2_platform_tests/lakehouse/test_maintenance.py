@@ -1,4 +1,5 @@
 """Table maintenance while the drains run: real Kafka, the real drain steps, real pyiceberg tables."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ STEPS = {"bronze": (bronze_backlog, drain_to_bronze), "refine": (refine_backlog,
 
 def _settings(settings, **maintenance):
     lake = settings.lakehouse.model_copy(update={"max_records_per_run": 150})
-    m = settings.maintenance.model_copy(update={"min_files_to_compact": 2, "snapshot_max_age_s": 0, "min_snapshots_to_keep": 1,
-                                                "orphan_min_age_s": 3600, **maintenance})
+    m = settings.maintenance.model_copy(
+        update={"min_files_to_compact": 2, "snapshot_max_age_s": 0, "min_snapshots_to_keep": 1, "orphan_min_age_s": 3600, **maintenance}
+    )
     return settings.model_copy(update={"lakehouse": lake, "maintenance": m})
 
 
@@ -125,8 +127,10 @@ def test_maintenance_concurrent_with_drains_loses_nothing_and_expiry_keeps_offse
     thread.start()
     passes = 0
     while not done.is_set() or passes == 0:
-        maintain_table(settings.model_copy(update={"maintenance": settings.maintenance.model_copy(update={"snapshot_max_age_s": 3600})}),
-                       load(catalog, ns, "gold_trades"))
+        maintain_table(
+            settings.model_copy(update={"maintenance": settings.maintenance.model_copy(update={"snapshot_max_age_s": 3600})}),
+            load(catalog, ns, "gold_trades"),
+        )
         passes += 1
     thread.join(60)
     assert not errors, errors

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyarrow as pa
@@ -67,12 +67,24 @@ def test_existing_table_with_other_schema_is_a_clear_error_not_a_recreate(sql_se
 
 def test_gold_write_and_read_back_exact_decimals(sql_settings):
     gold = ensure_all_tables(open_catalog(sql_settings), "market")["gold_trades"]
-    at = datetime(2024, 8, 8, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    at = datetime(2024, 8, 8, 23, 59, 59, 999999, tzinfo=UTC)
     row = {
-        "message_id": "m1", "exchange": "binance", "symbol": "SHIBUSDT", "exchange_symbol": "SHIBUSDT",
-        "base": "SHIB", "quote": "USDT", "trade_id": "1", "price": Decimal("0.0000001234"),
-        "quantity": Decimal("46116860414"), "quote_quantity": Decimal("5690.8205750876"), "side": "BUY",
-        "trade_time": at, "event_time": None, "ingest_time": at, "sequence": 1, "schema_version": 2,
+        "message_id": "m1",
+        "exchange": "binance",
+        "symbol": "SHIBUSDT",
+        "exchange_symbol": "SHIBUSDT",
+        "base": "SHIB",
+        "quote": "USDT",
+        "trade_id": "1",
+        "price": Decimal("0.0000001234"),
+        "quantity": Decimal("46116860414"),
+        "quote_quantity": Decimal("5690.8205750876"),
+        "side": "BUY",
+        "trade_time": at,
+        "event_time": None,
+        "ingest_time": at,
+        "sequence": 1,
+        "schema_version": 2,
         "vendor_data": [("M", "true")],
     }
     gold.append(pa.Table.from_pylist([row], schema=gold.schema().as_arrow()))

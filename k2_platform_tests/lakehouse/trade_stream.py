@@ -1,6 +1,7 @@
 """Test input: real trades encoded with TradeEncoder and produced to the test's Kafka topics, with
 duplicates, malformed and out-of-range records mixed in. Every kind is counted so tests can assert
 exact outcomes."""
+
 from __future__ import annotations
 
 import random
@@ -20,10 +21,22 @@ QUANTITIES = (Decimal("0.02000000"), Decimal("46116860414"), Decimal("0.00012"))
 
 def trade(exchange: str, i: int, **overrides) -> dict:
     symbol, venue = ("BTCUSDT", "BTCUSDT") if exchange == "binance" else ("BTCUSD", "XBT/USD")
-    t = Trade(exchange=exchange, symbol=symbol, exchange_symbol=venue, base="BTC", quote="USDT" if exchange == "binance" else "USD",
-              trade_id=str(10_000_000 + i), price=PRICES[i % 3], quantity=QUANTITIES[i % 3], side="BUY" if i % 2 else "SELL",
-              trade_time=BASE_US + i * 7_000, ingest_time=BASE_US + i * 7_000 + 900, sequence=i,
-              event_time=BASE_US + i * 7_000 + 1, vendor_data={"m": str(bool(i % 2)).lower()})
+    t = Trade(
+        exchange=exchange,
+        symbol=symbol,
+        exchange_symbol=venue,
+        base="BTC",
+        quote="USDT" if exchange == "binance" else "USD",
+        trade_id=str(10_000_000 + i),
+        price=PRICES[i % 3],
+        quantity=QUANTITIES[i % 3],
+        side="BUY" if i % 2 else "SELL",
+        trade_time=BASE_US + i * 7_000,
+        ingest_time=BASE_US + i * 7_000 + 900,
+        sequence=i,
+        event_time=BASE_US + i * 7_000 + 1,
+        vendor_data={"m": str(bool(i % 2)).lower()},
+    )
     record = t.to_avro()
     record.update(overrides)
     return record
@@ -85,8 +98,16 @@ def build_stream(settings, n: int, dup_every: int = 50, bad_every: int = 97, see
 
 
 def produce(settings, produced: Produced) -> None:
-    p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 20, "batch.num.messages": 10_000,
-                  "queue.buffering.max.messages": 500_000, "enable.idempotence": True, "acks": "all"})
+    p = Producer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap,
+            "linger.ms": 20,
+            "batch.num.messages": 10_000,
+            "queue.buffering.max.messages": 500_000,
+            "enable.idempotence": True,
+            "acks": "all",
+        }
+    )
     for topic, values in produced.values.items():
         for i, v in enumerate(values):
             p.produce(topic, v, key=b"%d" % (i % 5))

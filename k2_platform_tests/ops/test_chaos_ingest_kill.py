@@ -1,4 +1,5 @@
 """`k2 chaos ingest-kill` as a user runs it: kills, reconciliation table, and the JSON last line."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_chaos_ingest_kill_reports_every_trade_once_in_a_table_and_a_json_last_line(settings, binance_recordings):
     env = {**k2_env(settings), "K2_DEMO__RECORDINGS": json.dumps([str(p) for p in binance_recordings])}
     env.pop("K2_CONFIG", None)
-    result = subprocess.run([sys.executable, "-m", "k2_platform.ops.cli", "chaos", "ingest-kill", "--kills", "2", "--exchange", "binance",
-                             "--seed", "7"], env=env, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [sys.executable, "-m", "k2_platform.ops.cli", "chaos", "ingest-kill", "--kills", "2", "--exchange", "binance", "--seed", "7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1])

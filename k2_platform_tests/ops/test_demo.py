@@ -1,5 +1,6 @@
 """The README's main job, as a user runs it: `k2 demo` replays the shared recordings through the
 local exchange, ingests them, and the Dagster daemon's sensors materialize bronze -> silver -> gold."""
+
 import os
 import re
 import signal
@@ -36,8 +37,12 @@ def test_demo_materializes_every_replayed_trade_into_gold_exactly_once(tmp_path,
     }
     env.pop("K2_CONFIG", None)
     ui_port = free_port()
-    demo = subprocess.Popen([sys.executable, "-m", "k2_platform.ops.cli", "demo", "--port", str(ui_port)], env=env,
-                            stdout=open(tmp_path / "demo.log", "wb"), stderr=subprocess.STDOUT)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "k2_platform.ops.cli", "demo", "--port", str(ui_port)],
+        env=env,
+        stdout=open(tmp_path / "demo.log", "wb"),
+        stderr=subprocess.STDOUT,
+    )
     # Binance BTCUSDT; Kraken BTC/USDT (the recording as listed on Kraken) and BTC/USD (--kraken-pair).
     expected = 3 * RECORDED_TRADES
     gold = 0

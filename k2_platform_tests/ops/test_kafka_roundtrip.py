@@ -1,4 +1,5 @@
 """Produce to and consume from the real broker: exactly N records back, decimals exact."""
+
 from decimal import Decimal
 
 import pytest
@@ -17,9 +18,18 @@ EXTREMES = [(Decimal("0.0000001234"), Decimal("46116860414")), (Decimal("61837.6
 def trade(i: int) -> Trade:
     price, quantity = EXTREMES[i % 2]
     return Trade(
-        exchange="binance", symbol="SHIBUSDT", exchange_symbol="SHIBUSDT", base="SHIB", quote="USDT",
-        trade_id=str(i), price=price, quantity=quantity, side="BUY" if i % 3 else "SELL",
-        trade_time=1_723_161_255_342_000 + i, ingest_time=1_723_161_256_000_000 + i, sequence=i,
+        exchange="binance",
+        symbol="SHIBUSDT",
+        exchange_symbol="SHIBUSDT",
+        base="SHIB",
+        quote="USDT",
+        trade_id=str(i),
+        price=price,
+        quantity=quantity,
+        side="BUY" if i % 3 else "SELL",
+        trade_time=1_723_161_255_342_000 + i,
+        ingest_time=1_723_161_256_000_000 + i,
+        sequence=i,
     )
 
 
@@ -45,8 +55,7 @@ def test_exactly_n_records_come_back_with_exact_decimals(settings):
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True, "acks": "all"})
     failures = []
     for i in range(N):
-        producer.produce(topic, key=b"SHIBUSDT", value=encoder.encode(trade(i).to_avro()),
-                         on_delivery=lambda err, _msg: err and failures.append(err))
+        producer.produce(topic, key=b"SHIBUSDT", value=encoder.encode(trade(i).to_avro()), on_delivery=lambda err, _msg: err and failures.append(err))
         producer.poll(0)
     assert producer.flush(30) == 0
     assert failures == []

@@ -1,6 +1,7 @@
 """A real Prometheus (started by K2's own process code) scraping real ingest, real drain runs and a real API:
 every metric README.md documents is there with the values the run implies, and every dashboard panel's query
 returns data."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,6 @@ from k2_platform.ops.stack import monitoring_services, start_all
 from k2_platform.settings import MonitoringSettings, Settings
 from k2_platform_tests.assets.dagster_steps import run_steps, temp_instance
 from k2_platform_tests.ingest.conftest import FIRST_ID, RECORDED_TRADES, read_topic, start_replay
-
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("drain_bronze", "refine_silver", "build_gold", "drain_feed_gaps")
@@ -89,10 +89,18 @@ def _epoch(rfc3339: str) -> float:
 
 def _env(settings) -> dict:
     t, q = settings.topics, settings.query
-    return {**os.environ, "K2_STATE_DIR": str(settings.state_dir), "K2_KAFKA__HOST": settings.kafka.host,
-            "K2_KAFKA__PORT": str(settings.kafka.port), "K2_TOPICS__TRADES_PREFIX": t.trades_prefix, "K2_TOPICS__DLQ": t.dlq,
-            "K2_TOPICS__FEED_GAPS": t.feed_gaps, "K2_INGEST__METRICS_PORT": str(settings.ingest.metrics_port),
-            "K2_QUERY__API_PORT": str(q.api_port), "K2_QUERY__API_HOST": q.api_host}
+    return {
+        **os.environ,
+        "K2_STATE_DIR": str(settings.state_dir),
+        "K2_KAFKA__HOST": settings.kafka.host,
+        "K2_KAFKA__PORT": str(settings.kafka.port),
+        "K2_TOPICS__TRADES_PREFIX": t.trades_prefix,
+        "K2_TOPICS__DLQ": t.dlq,
+        "K2_TOPICS__FEED_GAPS": t.feed_gaps,
+        "K2_INGEST__METRICS_PORT": str(settings.ingest.metrics_port),
+        "K2_QUERY__API_PORT": str(q.api_port),
+        "K2_QUERY__API_HOST": q.api_host,
+    }
 
 
 def _get(url: str) -> int:
@@ -104,17 +112,23 @@ def _get(url: str) -> int:
 
 
 def _committed_runs(results, table: str) -> int:
-    return sum(1 for r in results for m in r.get_asset_materialization_events()
-               if m.asset_key.to_user_string() == table and m.materialization.metadata["committed"].value)
+    return sum(
+        1
+        for r in results
+        for m in r.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == table and m.materialization.metadata["committed"].value
+    )
 
 
 @pytest.fixture
 def monitored(settings, catalog):
-    s = settings.model_copy(update={
-        "ingest": settings.ingest.model_copy(update={"metrics_port": free_port(), "backoff_initial_s": 0.01, "backoff_max_s": 0.1}),
-        "query": settings.query.model_copy(update={"api_port": free_port()}),
-        "monitoring": MonitoringSettings(prometheus_port=free_port(), exporter_port=free_port(), scrape_interval_s=1.0),
-    })
+    s = settings.model_copy(
+        update={
+            "ingest": settings.ingest.model_copy(update={"metrics_port": free_port(), "backoff_initial_s": 0.01, "backoff_max_s": 0.1}),
+            "query": settings.query.model_copy(update={"api_port": free_port()}),
+            "monitoring": MonitoringSettings(prometheus_port=free_port(), exporter_port=free_port(), scrape_interval_s=1.0),
+        }
+    )
     services = monitoring_services(s)
     start_all(services, progress=lambda _m: None)
     yield s
@@ -133,11 +147,17 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
     try:
         with start_replay(binance_recordings, faults=faults, speed=50.0) as server:  # ~13 s of trades
             cli = [sys.executable, "-m", "k2_platform.ops.cli"]
-            children.append(subprocess.Popen([*cli, "ingest", "--exchange", "binance", "--symbols", "BTCUSDT", "--replay", server.url],
-                                             env=_env(s), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            children.append(
+                subprocess.Popen(
+                    [*cli, "ingest", "--exchange", "binance", "--symbols", "BTCUSDT", "--replay", server.url],
+                    env=_env(s),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             children.append(subprocess.Popen([*cli, "api"], env=_env(s), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             # Drains while the feed streams, then after it: commits spread over scrapes, as in production.
-            prom.await_value('sum(k2_ingest_trades_total) > bool 3000', 1.0)
+            prom.await_value("sum(k2_ingest_trades_total) > bool 3000", 1.0)
             results += run_steps(defs, instance, *STEPS)
             prom.await_value("sum(k2_ingest_trades_total)", RECORDED_TRADES)
             malformed_sent = server.state.malformed_sent
@@ -180,8 +200,12 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
             gaps = prom.value("sum(k2_ingest_gaps_found_total)")
             rows = prom.by("k2_table_rows", "table")
             assert {t: rows[t] for t in ("bronze_trades", "silver_trades_binance", "trades_dlq", "gold_trades", "feed_gaps")} == {
-                "bronze_trades": RECORDED_TRADES + dlq_messages, "silver_trades_binance": RECORDED_TRADES, "trades_dlq": dlq_messages,
-                "gold_trades": RECORDED_TRADES, "feed_gaps": gaps}
+                "bronze_trades": RECORDED_TRADES + dlq_messages,
+                "silver_trades_binance": RECORDED_TRADES,
+                "trades_dlq": dlq_messages,
+                "gold_trades": RECORDED_TRADES,
+                "feed_gaps": gaps,
+            }
             drained = prom.by("k2_drain_rows_total", "table")
             assert drained == {t: rows.get(t, 0) for t in drained}  # every row in these tables came from a drain run
             lag = prom.query("k2_consumer_lag_records")
@@ -198,8 +222,9 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
             assert prom.value("k2_lakehouse_scrape_success") == 1
 
             # API: the requests made above, by route template and status (Prometheus's own /metrics scrapes aside).
-            api_requests = {(r["metric"]["route"], r["metric"]["status"]): float(r["value"][1])
-                            for r in prom.query('k2_api_requests_total{route!="/metrics"}')}
+            api_requests = {
+                (r["metric"]["route"], r["metric"]["status"]): float(r["value"][1]) for r in prom.query('k2_api_requests_total{route!="/metrics"}')
+            }
             assert api_requests == {("/v1/symbols", "200"): 3, ("/v1/trades", "200"): 2, ("/v1/trades", "404"): 1}
             assert prom.value('sum(k2_api_request_seconds_count{route!="/metrics"})') == 6
 
@@ -215,15 +240,21 @@ def test_prometheus_scrapes_every_documented_metric_and_every_panel_returns_data
 @pytest.mark.integration
 @pytest.mark.slow
 def test_up_with_monitoring_scrapes_the_stack_on_loopback_and_down_stops_it(tmp_path):
-    env = {**os.environ, "K2_STATE_DIR": str(tmp_path / "state"), "K2_KAFKA__PORT": str(free_port()),
-           "K2_KAFKA__CONTROLLER_PORT": str(free_port()), "K2_MONITORING__PROMETHEUS_PORT": str(free_port()),
-           "K2_MONITORING__EXPORTER_PORT": str(free_port()), "K2_MONITORING__SCRAPE_INTERVAL_S": "1",
-           "K2_INGEST__METRICS_PORT": str(free_port()), "K2_QUERY__API_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "K2_STATE_DIR": str(tmp_path / "state"),
+        "K2_KAFKA__PORT": str(free_port()),
+        "K2_KAFKA__CONTROLLER_PORT": str(free_port()),
+        "K2_MONITORING__PROMETHEUS_PORT": str(free_port()),
+        "K2_MONITORING__EXPORTER_PORT": str(free_port()),
+        "K2_MONITORING__SCRAPE_INTERVAL_S": "1",
+        "K2_INGEST__METRICS_PORT": str(free_port()),
+        "K2_QUERY__API_PORT": str(free_port()),
+    }
     env.pop("K2_CONFIG", None)
 
     def k2(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "k2_platform.ops.cli", *args], check=False, env=env, capture_output=True, text=True,
-                              timeout=240)
+        done = subprocess.run([sys.executable, "-m", "k2_platform.ops.cli", *args], check=False, env=env, capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -274,5 +305,7 @@ def test_dashboard_uses_the_provisioned_datasource_and_rendered_jobs_match_setti
     config = render_config(s)
     assert config["global"]["scrape_interval"] == "1500ms"
     assert {j["job_name"]: j["static_configs"] for j in config["scrape_configs"]} == {
-        "k2-ingest": [{"targets": ["127.0.0.1:9464"]}], "k2-api": [{"targets": ["127.0.0.1:8686"]}],
-        "k2-metrics": [{"targets": ["127.0.0.1:9999"]}]}
+        "k2-ingest": [{"targets": ["127.0.0.1:9464"]}],
+        "k2-api": [{"targets": ["127.0.0.1:8686"]}],
+        "k2-metrics": [{"targets": ["127.0.0.1:9999"]}],
+    }

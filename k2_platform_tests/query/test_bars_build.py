@@ -1,5 +1,6 @@
 """The bar builder and the bar reads without Dagster: exact VWAP rounding, open/close by (trade_time, sequence),
 partition-exact rewrites, the JSON rows the API serves, and the pinned Definitions' settings-driven parts."""
+
 from __future__ import annotations
 
 import json
@@ -71,15 +72,18 @@ def test_a_rewrite_replaces_exactly_its_partition_and_the_api_rows_match(engine)
     rendered = RenderedBarFiles(16).bars_json(engine, "BTCUSDT", "1m", HOUR0 + 600_000_000, HOUR0 + 2 * HOUR, 4)
     expected = bars(engine, "BTCUSDT", "1m", HOUR0 + 600_000_000, HOUR0 + 2 * HOUR, 4)
     times = frozenset({"open_time", "close_time"})
-    as_us = [{**r, **{t: int(r[t].timestamp()) * 1_000_000 + r[t].microsecond for t in times}} for r in expected.select(list(BAR_COLUMNS)).to_pylist()]
+    as_us = [
+        {**r, **{t: int(r[t].timestamp()) * 1_000_000 + r[t].microsecond for t in times}} for r in expected.select(list(BAR_COLUMNS)).to_pylist()
+    ]
     assert len(rendered) == 4 and [json.loads(r) for r in rendered] == [json_row(r, times) for r in as_us]
     with pytest.raises(ValueError, match="not aligned"):
         build_bars(engine, "1h", HOUR0 + 1, HOUR0 + HOUR)
 
 
 def test_partitions_backfill_policy_freshness_and_sensor_interval_come_from_settings(tmp_path):
-    bars_settings = BarsSettings(start="2024-08-05", max_partitions_per_run=12, fresh_1m_s=120, fresh_1h_s=4000, fresh_1d_s=100000,
-                                 sensor_interval_s=7)
+    bars_settings = BarsSettings(
+        start="2024-08-05", max_partitions_per_run=12, fresh_1m_s=120, fresh_1h_s=4000, fresh_1d_s=100000, sensor_interval_s=7
+    )
     defs = build_definitions(Settings(state_dir=tmp_path / "state", bars=bars_settings))
     graph = defs.resolve_asset_graph()
     for interval, window, first in (("1m", 120, "2024-08-05-00:00"), ("1h", 4000, "2024-08-05"), ("1d", 100000, "2024-08-05")):
@@ -95,8 +99,30 @@ def test_k2_query_ohlcv_serves_the_built_bars(engine, tmp_path, monkeypatch, cap
     append_gold(_gold(engine), [trade(i, t_us=HOUR0 + i * 600_000_000) for i in range(1, 4)], {})  # 23:10, 23:20, 23:30
     build_bars(engine, "1h", HOUR0 // DAY * DAY, HOUR0 // DAY * DAY + DAY)
     monkeypatch.setenv("K2_STATE_DIR", str(tmp_path / "state"))  # the engine fixture's catalog
-    assert main(["query", "ohlcv", "BTCUSDT", "--interval", "1h", "--start", "2024-08-08T00:00:00Z", "--end", "2024-08-09T00:00:00Z",
-                 "--exchange", "binance", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "query",
+                "ohlcv",
+                "BTCUSDT",
+                "--interval",
+                "1h",
+                "--start",
+                "2024-08-08T00:00:00Z",
+                "--end",
+                "2024-08-09T00:00:00Z",
+                "--exchange",
+                "binance",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     [bar] = json.loads(capsys.readouterr().out)
     assert (bar["open_time"], bar["close_time"], bar["trade_count"], bar["volume"]) == (
-        "2024-08-08T23:00:00+00:00", "2024-08-08T23:59:59.999999+00:00", 3, "0.06")
+        "2024-08-08T23:00:00+00:00",
+        "2024-08-08T23:59:59.999999+00:00",
+        3,
+        "0.06",
+    )

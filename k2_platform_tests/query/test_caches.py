@@ -1,4 +1,5 @@
 """The in-memory recent window and the per-file summary statistics give exactly what reading files gives."""
+
 from __future__ import annotations
 
 from k2_platform.lakehouse.tables import load
@@ -44,22 +45,28 @@ def test_summary_from_file_statistics_equals_one_pass_over_the_rows(settings, ca
     gold = load(catalog, settings.catalog.namespace, "gold_trades")
     prices = ["61837.63", "61837.64", "0.0000001234", "12345678.9"]
     # Equal times across files: open/close decided by the trade order (exchange, symbol, sequence after the time).
-    rows = [trade(i, price=prices[i % 4], quantity="0.00000001" if i % 5 else "1234567890.12345678", t_us=T0 + (i // 2) * 7 * MINUTE)
-            for i in range(60)]
+    rows = [
+        trade(i, price=prices[i % 4], quantity="0.00000001" if i % 5 else "1234567890.12345678", t_us=T0 + (i // 2) * 7 * MINUTE) for i in range(60)
+    ]
     append_gold(gold, rows[:30])
     append_gold(gold, rows[30:])
     engine = QueryEngine.from_settings(settings, catalog)
     stats = FileStats(64)
     for end in (T0 + 3 * HOUR, T0 + 3 * HOUR + 17, T0 + 100 * MINUTE, T0 + 30 * HOUR):
         got = summary(engine, stats, end, 2)
-        expected = arrow_rows(engine.query(GOLD, """
+        expected = arrow_rows(
+            engine.query(
+                GOLD,
+                """
             SELECT symbol, count(*) AS trade_count, sum(quantity) AS volume, sum(quote_quantity) AS quote_volume,
                    min(price) AS low, max(price) AS high,
                    arg_min(price, {'t': trade_time, 'e': exchange, 'n': sequence}) AS open,
                    arg_max(price, {'t': trade_time, 'e': exchange, 'n': sequence}) AS close,
                    min(trade_time) AS first_trade_time, max(trade_time) AS last_trade_time
             FROM {source} WHERE trade_time >= $start AND trade_time < $end GROUP BY symbol""",
-            {"start": ts(end - 2 * HOUR), "end": ts(end)}))
+                {"start": ts(end - 2 * HOUR), "end": ts(end)},
+            )
+        )
         assert [{k: v for k, v in r.items() if k != "vwap"} for r in got] == expected, end
         assert got == summary(engine, FileStats(64), end, 2)  # cached statistics answer like fresh ones
     assert any(stats._stats.values())  # whole files were answered from their statistics

@@ -1,4 +1,5 @@
 """The hybrid read against the real broker and real gold table, while a drain commits concurrently."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,7 @@ from k2_platform.lakehouse.tables import load
 from k2_platform.query.rows import decimal_text
 from k2_platform.query.service import QueryService
 from k2_platform.query.tail_rows import TailRecord, tail_trades
-from k2_platform.query.trades import TRADE_COLUMNS
-from k2_platform.query.trades import TradeFilter
+from k2_platform.query.trades import TRADE_COLUMNS, TradeFilter
 from k2_platform.schemas.codec import TradeDecoder
 from k2_platform.schemas.trade_encoder import TradeEncoder
 
@@ -88,8 +88,7 @@ def _topic_contents(settings, topic: str) -> dict[int, list[str]]:
         consumer.assign([TopicPartition(topic, p, 0)])
         values = []
         while len(values) < high:
-            values += [TailRecord(topic, p, m.offset(), m.value()) for m in consumer.consume(num_messages=1000, timeout=1)
-                       if m.error() is None]
+            values += [TailRecord(topic, p, m.offset(), m.value()) for m in consumer.consume(num_messages=1000, timeout=1) if m.error() is None]
         out[p] = [t["trade_id"] for t in tail_trades(values, TradeDecoder(), settings, TRADE_COLUMNS)]
     consumer.close()
     return out
@@ -97,15 +96,17 @@ def _topic_contents(settings, topic: str) -> dict[int, list[str]]:
 
 def _expected(contents: dict[int, list[str]], ends: dict[int, int]) -> list[int]:
     """The exact answer for a read up to `ends`: every trade below them once, newest first."""
-    return sorted({int(i) for p, ids in contents.items() for i in ids[:ends.get(p, 0)]}, reverse=True)
+    return sorted({int(i) for p, ids in contents.items() for i in ids[: ends.get(p, 0)]}, reverse=True)
 
 
 def test_hybrid_read_is_exact_at_every_boundary_during_concurrent_commits(settings, catalog):
     settings = settings.model_copy(update={"query": settings.query.model_copy(update={"table_refresh_s": 0.0})})
     topic = settings.topics.trades("binance")
     acked, produced, drained, errors, reads = [0], threading.Event(), threading.Event(), [], [0]
-    threads = [threading.Thread(target=_produce, args=(settings, topic, acked, produced)),
-               threading.Thread(target=_drain, args=(settings, topic, produced, drained, errors, reads))]
+    threads = [
+        threading.Thread(target=_produce, args=(settings, topic, acked, produced)),
+        threading.Thread(target=_drain, args=(settings, topic, produced, drained, errors, reads)),
+    ]
     service = QueryService(settings)
     answers = []
     try:
@@ -141,8 +142,11 @@ def test_tail_skips_records_silver_would_reject_and_dedups_redelivery(settings, 
     codec, producer = TradeEncoder(), _producer(settings)
     gold = load(catalog, settings.catalog.namespace, "gold_trades")
     append_gold(gold, [trade(1, "BTCUSD", "kraken"), trade(2, "BTCUSD", "kraken")], {topic: {0: 0}})
-    for record in (trade(2, "BTCUSD", "kraken"), trade(3, "BTCUSD", "kraken", price="0.0000001234", quantity="46116860414"),
-                   trade(4, "BTCUSD", "kraken", t_us=time.time_ns() // 1000 + 3_600_000_000)):
+    for record in (
+        trade(2, "BTCUSD", "kraken"),
+        trade(3, "BTCUSD", "kraken", price="0.0000001234", quantity="46116860414"),
+        trade(4, "BTCUSD", "kraken", t_us=time.time_ns() // 1000 + 3_600_000_000),
+    ):
         producer.produce(topic, codec.encode(record), key=b"BTCUSD", partition=0)
     producer.produce(topic, b"not avro", key=b"BTCUSD", partition=0)
     producer.produce(topic, codec.encode(trade(5, "BTCUSD", "kraken")), key=b"BTCUSD", partition=0)

@@ -1,5 +1,6 @@
 """A gold commit without offsets (compaction, a repair) keeps every row: the hybrid read must keep
 continuing from the offsets of the last snapshot that recorded them, never from the start."""
+
 from k2_platform.lakehouse.catalog import open_catalog
 from k2_platform.lakehouse.tables import ensure_all_tables
 from k2_platform.query.engine import QueryEngine

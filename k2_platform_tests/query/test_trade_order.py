@@ -4,6 +4,7 @@ in gold's files, through the API's pages and in the hybrid read (gold + Kafka ta
 The input is the shared recording's busiest millisecond (T=1723161515302, 735 trades, ids 3735689812..3735690546)
 with its neighbours, sent through the real ingest pipeline (parse, normalize, Avro, Kafka) and the real drains.
 """
+
 from __future__ import annotations
 
 import asyncio

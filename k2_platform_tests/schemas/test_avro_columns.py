@@ -3,6 +3,7 @@
 Every row the bulk decoder accepts must equal TradeDecoder.decode's dict field for field; every row
 it rejects must carry the exact reason (TradeDecoder's own message when it also rejects it).
 """
+
 from decimal import Decimal
 
 import pyarrow as pa
@@ -46,8 +47,11 @@ def test_valid_records_of_every_framing_decode_exactly_as_trade_codec():
         TradeEncoder().encode(make_trade().to_avro()),  # v2 single-object
         v1_record("9"),  # v1 single-object: v2 defaults for the new fields
         TradeEncoder(registry=registry, topic="t").encode(make_trade(trade_id="10", vendor_data={"a": "1", "b": "ü"}).to_avro()),  # Confluent
-        TradeEncoder().encode(make_trade(trade_id="11", price=Decimal("61837.63000000"), quantity=Decimal("0.00012"),
-                                       side="BUY", event_time=None, vendor_data={}).to_avro()),
+        TradeEncoder().encode(
+            make_trade(
+                trade_id="11", price=Decimal("61837.63000000"), quantity=Decimal("0.00012"), side="BUY", event_time=None, vendor_data={}
+            ).to_avro()
+        ),
     ]
     rows, errors = decoded_rows(values, reader)
     assert errors == ["", "", "", ""]
@@ -59,11 +63,15 @@ def test_valid_records_of_every_framing_decode_exactly_as_trade_codec():
     assert (v1["schema_version"], v1["trade_id"], v1["quote_quantity"], v1["event_time"], v1["vendor_data"]) == (1, "9", None, None, {})
     assert confluent["vendor_data"] == {"a": "1", "b": "ü"}
     assert (btc["price"], btc["quantity"], btc["quote_quantity"], btc["event_time"]) == (
-        Decimal("61837.63"), Decimal("0.00012"), Decimal("7.4205156"), None)
+        Decimal("61837.63"),
+        Decimal("0.00012"),
+        Decimal("7.4205156"),
+        None,
+    )
 
 
 def _corrupt(data: bytes, at: int, byte: int) -> bytes:
-    return data[:at] + bytes([byte]) + data[at + 1:]
+    return data[:at] + bytes([byte]) + data[at + 1 :]
 
 
 def test_bad_records_are_rejected_with_their_exact_reason_and_good_neighbours_survive():

@@ -10,9 +10,19 @@ from k2_platform.schemas.trade_encoder import TradeEncoder
 
 def make_trade(**overrides) -> Trade:
     fields = dict(
-        exchange="binance", symbol="SHIBUSDT", exchange_symbol="SHIBUSDT", base="SHIB", quote="USDT",
-        trade_id="3735683259", price=Decimal("0.0000001234"), quantity=Decimal("46116860414"), side="SELL",
-        trade_time=1723161255342000, ingest_time=1723161256600123, sequence=7, event_time=1723161255343000,
+        exchange="binance",
+        symbol="SHIBUSDT",
+        exchange_symbol="SHIBUSDT",
+        base="SHIB",
+        quote="USDT",
+        trade_id="3735683259",
+        price=Decimal("0.0000001234"),
+        quantity=Decimal("46116860414"),
+        side="SELL",
+        trade_time=1723161255342000,
+        ingest_time=1723161256600123,
+        sequence=7,
+        event_time=1723161255343000,
         vendor_data={"M": "true"},
     )
     fields.update(overrides)

@@ -1,8 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from k2_platform.schemas.decimals import DecimalRejected, parse_decimal, to_scale
 

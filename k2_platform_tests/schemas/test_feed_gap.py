@@ -1,4 +1,5 @@
 """The feed_gaps record round-trips and names what is wrong with a bad one."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,12 +17,15 @@ def test_round_trip_and_columns_match_the_table():
     assert list(GAP.__dataclass_fields__) == table_columns
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"nope", "not JSON"),
-    (b"[]", "not a JSON object"),
-    (GAP.encode().replace(b'"repaired":true', b'"repaired":1'), "repaired: expected bool"),
-    (GAP.encode().replace(b'"missing_count":20', b'"missing_count":"20"'), "missing_count: expected int"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"nope", "not JSON"),
+        (b"[]", "not a JSON object"),
+        (GAP.encode().replace(b'"repaired":true', b'"repaired":1'), "repaired: expected bool"),
+        (GAP.encode().replace(b'"missing_count":20', b'"missing_count":"20"'), "missing_count: expected int"),
+    ],
+)
 def test_bad_records_are_rejected_with_a_reason(data, reason):
     with pytest.raises(UndecodableGap, match=reason):
         decode(data)

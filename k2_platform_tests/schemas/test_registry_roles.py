@@ -1,4 +1,5 @@
 """Writers register their schema under their topic's subject; readers only look schemas up."""
+
 from __future__ import annotations
 
 import pyarrow as pa

@@ -1,4 +1,5 @@
 """The trade's fields are defined once (schemas.trade.Trade); the wire, Arrow and Iceberg schemas follow them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,8 @@ def test_the_derived_v2_schema_is_the_published_contract():
     # The v2 schema as published in trade_v2.avsc before it was derived: any change is a new schema version.
     assert known_schema(2).fingerprint.hex() == "4202828ec4968dcd"
     assert hashlib.sha256(json.dumps(avro_schema(), sort_keys=True).encode()).hexdigest() == (
-        "e11fbf2df6165544bcc4841353f3bde7076180b809109285b7e9d8b1cab1f276")
+        "e11fbf2df6165544bcc4841353f3bde7076180b809109285b7e9d8b1cab1f276"
+    )
     assert known_schema(1).fingerprint.hex() == "7d7b106696996574"
 
 
@@ -32,6 +34,6 @@ def test_every_schema_follows_the_trade_fields_in_wire_order():
     assert TRADE_ARROW_SCHEMA.names == list(FIELD_NAMES)
     assert [name for name, _type, _required in TRADE_TABLE_COLUMNS] == list(FIELD_NAMES)
     assert [f.name for f in GOLD.schema().fields] == list(FIELD_NAMES)
-    assert [f.name for f in silver_spec("kraken").schema().fields][:len(FIELD_NAMES)] == list(FIELD_NAMES)
+    assert [f.name for f in silver_spec("kraken").schema().fields][: len(FIELD_NAMES)] == list(FIELD_NAMES)
     optional = [f.name for f in GOLD.schema().fields if not f.required]
     assert optional == ["event_time", "vendor_data"]  # quote_quantity is nullable on the wire only (v1), silver fills it

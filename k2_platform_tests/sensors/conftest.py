@@ -1,4 +1,5 @@
 """The alert tests' webhook: a real local HTTP endpoint."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -1,5 +1,6 @@
 """The k2_alerts sensor under real evaluation: a failed check and a freshness change each notify once
 (log + webhook POST to a local HTTP server), stay quiet while nothing changes, and notify the recovery."""
+
 import time
 
 import pytest
@@ -34,9 +35,22 @@ def test_failed_check_and_freshness_change_notify_once_per_state_change(settings
 
     first = tick(defs, instance, None)
     assert first.skip_message == "1 alert(s) sent"
-    assert posts == [{"source": "k2", "events": [
-        {"subject": DLQ_RATE, "state": "FAILED", "previous": "UNKNOWN", "severity": "alert", "check_severity": "WARN",
-         "run_id": failing_run, "explanation": "10.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason"}]}]
+    assert posts == [
+        {
+            "source": "k2",
+            "events": [
+                {
+                    "subject": DLQ_RATE,
+                    "state": "FAILED",
+                    "previous": "UNKNOWN",
+                    "severity": "alert",
+                    "check_severity": "WARN",
+                    "run_id": failing_run,
+                    "explanation": "10.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason",
+                }
+            ],
+        }
+    ]
     cursor = first.cursor
     again = tick(defs, instance, cursor)
     assert again.skip_message == "no state change" and len(posts) == 1
@@ -54,8 +68,10 @@ def test_failed_check_and_freshness_change_notify_once_per_state_change(settings
         assert down.cursor in (None, cursor)  # not advanced: the change is retried on the next tick
         stale = tick(defs, instance, cursor)
         assert stale.skip_message == "1 alert(s) sent"
-        assert posts[1] == {"source": "k2", "events": [
-            {"subject": "freshness:bronze_trades", "state": "FAIL", "previous": "PASS", "severity": "alert"}]}
+        assert posts[1] == {
+            "source": "k2",
+            "events": [{"subject": "freshness:bronze_trades", "state": "FAIL", "previous": "PASS", "severity": "alert"}],
+        }
         cursor = stale.cursor
         assert tick(defs, instance, cursor).skip_message == "no state change" and len(posts) == 2
 
@@ -66,10 +82,21 @@ def test_failed_check_and_freshness_change_notify_once_per_state_change(settings
         evaluate(t0 + bronze_s + 31)
         recovered = tick(defs, instance, cursor)
         assert recovered.skip_message == "2 alert(s) sent"
-        assert posts[2] == {"source": "k2", "events": [
-            {"subject": DLQ_RATE, "state": "SUCCEEDED", "previous": "FAILED", "severity": "ok", "check_severity": "WARN",
-             "run_id": runs[1].run_id, "explanation": "0.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason"},
-            {"subject": "freshness:bronze_trades", "state": "PASS", "previous": "FAIL", "severity": "ok"}]}
+        assert posts[2] == {
+            "source": "k2",
+            "events": [
+                {
+                    "subject": DLQ_RATE,
+                    "state": "SUCCEEDED",
+                    "previous": "FAILED",
+                    "severity": "ok",
+                    "check_severity": "WARN",
+                    "run_id": runs[1].run_id,
+                    "explanation": "0.00% of the batch was rejected (threshold 5.00%); see trades_dlq.reason",
+                },
+                {"subject": "freshness:bronze_trades", "state": "PASS", "previous": "FAIL", "severity": "ok"},
+            ],
+        }
         assert tick(defs, instance, recovered.cursor).skip_message == "no state change"
     assert len(posts) == 3
     assert alert_log_lines(instance) == [

@@ -1,6 +1,7 @@
 """The k2_degradation sensor over a real backlog (real Kafka, real drains through Dagster): CRITICAL widens
 batches, skips WARN checks with the level as explanation, defers derived schedules, is on /health and /metrics,
 drops no trade; and easing back to NORMAL one level per tick once the backlog is gone."""
+
 import pytest
 from dagster import AssetKey, RunRequest, build_schedule_context, build_sensor_context
 from fastapi.testclient import TestClient
@@ -23,8 +24,13 @@ DERIVED = {"table_maintenance_schedule": "table_maintenance", "platform_cost_mod
 
 def pressed(settings):
     """Lag thresholds of a few records, no dwell, runs of 10 records at NORMAL (80 at CRITICAL)."""
-    levels = DegradationSettings(lag_up=[10, 20, 40], lag_down=[5, 15, 30], rss_up_bytes=[PB, 2 * PB, 3 * PB],
-                                 rss_down_bytes=[PB // 2, 3 * PB // 2, 5 * PB // 2], min_dwell_s=0)
+    levels = DegradationSettings(
+        lag_up=[10, 20, 40],
+        lag_down=[5, 15, 30],
+        rss_up_bytes=[PB, 2 * PB, 3 * PB],
+        rss_down_bytes=[PB // 2, 3 * PB // 2, 5 * PB // 2],
+        min_dwell_s=0,
+    )
     return settings.model_copy(update={"degradation": levels, "lakehouse": settings.lakehouse.model_copy(update={"max_records_per_run": 10})})
 
 
@@ -63,16 +69,25 @@ def test_a_trade_offered_at_critical_reaches_gold_and_derived_work_waits(setting
     rose = tick(defs, instance)
     assert rose.skip_message == "K2 degradation level NORMAL -> CRITICAL: rose: lag 100 records >= 40 (CRITICAL up threshold)"
     [event] = rose.asset_events
-    assert {k: plain_metadata(event)[k] for k in ("level", "level_value", "previous_level", "lag_records", "lag_records.drain_bronze",
-                                                  "lag_records.build_gold", "changes")} == {
-        "level": "CRITICAL", "level_value": 3, "previous_level": "NORMAL", "lag_records": 100, "lag_records.drain_bronze": 100,
-        "lag_records.build_gold": 0, "changes": 1}
+    assert {
+        k: plain_metadata(event)[k]
+        for k in ("level", "level_value", "previous_level", "lag_records", "lag_records.drain_bronze", "lag_records.build_gold", "changes")
+    } == {
+        "level": "CRITICAL",
+        "level_value": 3,
+        "previous_level": "NORMAL",
+        "lag_records": 100,
+        "lag_records.drain_bronze": 100,
+        "lag_records.build_gold": 0,
+        "changes": 1,
+    }
     assert tick(defs, instance).skip_message == f"level CRITICAL (lag 100 records, rss {degradation_state.current(settings).rss_bytes:,} bytes)"
     offered = produce_valid(settings, range(1000, 1001))  # one trade offered at the highest level
 
     for name, result in derived_ticks(defs, instance).items():
-        assert result.run_requests == [] and result.skip_message.startswith(
-            f"{DERIVED[name]} deferred: K2 degradation level is CRITICAL (since "), result.skip_message
+        assert result.run_requests == [] and result.skip_message.startswith(f"{DERIVED[name]} deferred: K2 degradation level is CRITICAL (since "), (
+            result.skip_message
+        )
         assert result.skip_message.endswith("rose: lag 100 records >= 40 (CRITICAL up threshold)); back to normal below DEGRADED")
 
     [widened] = run_sensor_once(defs, instance, "drain_bronze")
@@ -94,8 +109,11 @@ def test_a_trade_offered_at_critical_reaches_gold_and_derived_work_waits(setting
     assert evaluations(results)["bronze_equals_silver_plus_dlq"].passed  # blocking checks are always judged
 
     eased = [tick(defs, instance).skip_message for _ in range(4)]  # no backlog left, no dwell: one level down per tick
-    assert [m.split(":")[0] for m in eased[:3]] == ["K2 degradation level CRITICAL -> DEGRADED", "K2 degradation level DEGRADED -> ELEVATED",
-                                                     "K2 degradation level ELEVATED -> NORMAL"]
+    assert [m.split(":")[0] for m in eased[:3]] == [
+        "K2 degradation level CRITICAL -> DEGRADED",
+        "K2 degradation level DEGRADED -> ELEVATED",
+        "K2 degradation level ELEVATED -> NORMAL",
+    ]
     assert eased[3].startswith("level NORMAL (lag 0 records, rss ")
     assert observed_levels(instance) == ["CRITICAL", "DEGRADED", "ELEVATED", "NORMAL"]
     assert degradation_state.current(settings).level == Level.NORMAL and degradation_state.current(settings).changes == 4

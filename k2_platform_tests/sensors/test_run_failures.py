@@ -1,5 +1,6 @@
 """Failed runs are visible: a run that crashes before its checks report is notified once by the
 k2_run_failures sensor (log + webhook, like the check alerts), and the next run's checks say what happened."""
+
 import pytest
 from dagster import RunConfig
 
@@ -28,11 +29,26 @@ def test_a_crashed_run_alerts_once_and_the_next_run_of_its_checks_says_what_happ
     job = defs.resolve_job_def(defs.get_sensor_def("drain_bronze").job_name)
     crashed = job.execute_in_process(run_config=RunConfig(ops={"drain_bronze": beyond}), instance=instance, raise_on_error=False)
     assert not crashed.success and evaluations([crashed]) == {}
-    error = f"step drain_bronze failed: k2_platform.lakehouse.offsets.RangeGap: {topic}[{partition}] is at offset {at}, before this run's start {at + 1}"
+    error = (
+        f"step drain_bronze failed: k2_platform.lakehouse.offsets.RangeGap: {topic}[{partition}] is at offset {at}, before this run's start {at + 1}"
+    )
 
     alerted = tick(defs, instance, cursor, "k2_run_failures")
-    assert posts == [{"source": "k2", "events": [{"subject": "run:drain_bronze_job", "state": "FAILURE", "previous": "STARTED",
-                                                  "severity": "alert", "run_id": crashed.run_id, "explanation": error}]}]
+    assert posts == [
+        {
+            "source": "k2",
+            "events": [
+                {
+                    "subject": "run:drain_bronze_job",
+                    "state": "FAILURE",
+                    "previous": "STARTED",
+                    "severity": "alert",
+                    "run_id": crashed.run_id,
+                    "explanation": error,
+                }
+            ],
+        }
+    ]
     assert tick(defs, instance, alerted.cursor, "k2_run_failures").cursor == alerted.cursor and len(posts) == 1  # once per failed run
     assert alert_log_lines(instance) == [f"K2 alert: run:drain_bronze_job STARTED -> FAILURE {error}"]
 
@@ -40,9 +56,19 @@ def test_a_crashed_run_alerts_once_and_the_next_run_of_its_checks_says_what_happ
     after = run_steps(defs, instance, "drain_bronze")
     assert [r.success for r in after] == [True]
     assert plain_metadata(evaluations(after)[RANGE_CHECK]) == {
-        "rows": 4, "expected_rows": 4, "distinct_positions": 4, "explanation": "one row per offset of the range",
-        "previous_run_id": crashed.run_id, "previous_run_status": "FAILURE", "previous_run_error": error}
+        "rows": 4,
+        "expected_rows": 4,
+        "distinct_positions": 4,
+        "explanation": "one row per offset of the range",
+        "previous_run_id": crashed.run_id,
+        "previous_run_status": "FAILURE",
+        "previous_run_error": error,
+    }
 
     produce_valid(settings, range(200, 203))
     assert plain_metadata(evaluations(run_steps(defs, instance, "drain_bronze"))[RANGE_CHECK]) == {
-        "rows": 3, "expected_rows": 3, "distinct_positions": 3, "explanation": "one row per offset of the range"}  # reported: nothing to say
+        "rows": 3,
+        "expected_rows": 3,
+        "distinct_positions": 3,
+        "explanation": "one row per offset of the range",
+    }  # reported: nothing to say

@@ -1,4 +1,5 @@
 """Binance spot as the replay exchange speaks it: /stream?streams=.., /ws/<stream>, historicalTrades."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,7 @@ async def serve_streams(conn: ReplayConnection, path: str) -> None:
     """Combined (`/stream?streams=a@trade/b@trade`) or raw (`/ws/a@trade`) trade streams."""
     parts = urlsplit(path)
     combined = parts.path.rstrip("/") == "/stream"
-    names = parse_qs(parts.query).get("streams", [""])[0] if combined else parts.path[len("/ws/"):]
+    names = parse_qs(parts.query).get("streams", [""])[0] if combined else parts.path[len("/ws/") :]
     timelines = conn.state.config.timelines
     tasks = []
     for name in filter(None, names.split("/")):
@@ -43,11 +44,15 @@ async def serve_streams(conn: ReplayConnection, path: str) -> None:
             await conn.ws.close(POLICY_VIOLATION, f"Invalid stream {name}")
             return
         wrap = (lambda data, n=name: _combined(n, data)) if combined else (lambda data: data)
-        tasks.append(stream(
-            conn, f"binance:{name}", timelines[symbol.upper()],
-            build=lambda batch, wrap=wrap: [wrap(t.binance_data()) for t in batch],
-            malformed=lambda i, last, n=name: _malformed(i, last, n),
-        ))
+        tasks.append(
+            stream(
+                conn,
+                f"binance:{name}",
+                timelines[symbol.upper()],
+                build=lambda batch, wrap=wrap: [wrap(t.binance_data()) for t in batch],
+                malformed=lambda i, last, n=name: _malformed(i, last, n),
+            )
+        )
     await asyncio.gather(*tasks)
     await conn.ws.wait_closed()
 
@@ -64,8 +69,17 @@ def historical_trades(state: ReplayState, query: str) -> tuple[int, str]:
     except ValueError:
         return 400, json.dumps({"code": -1100, "msg": "Illegal characters found in a parameter."})
     rows = [t for t in (timeline[p] for p in range(start, min(start + limit, state.horizon(timeline)))) if not state.withheld(t.trade_id)]
-    return 200, json.dumps([
-        {"id": t.trade_id, "price": t.price, "qty": t.quantity, "quoteQty": str(Decimal(t.price) * Decimal(t.quantity)),
-         "time": t.trade_ms, "isBuyerMaker": t.buyer_is_maker, "isBestMatch": t.best_match}
-        for t in rows
-    ])
+    return 200, json.dumps(
+        [
+            {
+                "id": t.trade_id,
+                "price": t.price,
+                "qty": t.quantity,
+                "quoteQty": str(Decimal(t.price) * Decimal(t.quantity)),
+                "time": t.trade_ms,
+                "isBuyerMaker": t.buyer_is_maker,
+                "isBestMatch": t.best_match,
+            }
+            for t in rows
+        ]
+    )

@@ -1,4 +1,5 @@
 """Faults the replay exchange can inject, for tests and drills."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

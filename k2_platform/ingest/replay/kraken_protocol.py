@@ -3,12 +3,13 @@
 Prices and quantities are written as JSON numbers straight from the recorded decimal text
 (trailing zeros dropped), never through a float. Timestamps are RFC 3339 with microseconds.
 """
+
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
 from websockets.exceptions import ConnectionClosed
@@ -18,7 +19,7 @@ from ..recording import RecordedTrade, Timeline
 from .state import ReplayState
 from .streaming import ReplayConnection, stream
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SNAPSHOT_SIZE = 50
 MAX_HISTORY_ROWS = 1000
 _connection_ids = itertools.count(1_000_000)
@@ -33,18 +34,22 @@ def rfc3339(ms: int) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _row(t: RecordedTrade, symbol: str) -> str:
-    return (f'{{"symbol":"{symbol}","side":"{"sell" if t.buyer_is_maker else "buy"}","price":{json_number(t.price)},'
-            f'"qty":{json_number(t.quantity)},"ord_type":"market","trade_id":{t.trade_id},"timestamp":"{rfc3339(t.trade_ms)}"}}')
+    return (
+        f'{{"symbol":"{symbol}","side":"{"sell" if t.buyer_is_maker else "buy"}","price":{json_number(t.price)},'
+        f'"qty":{json_number(t.quantity)},"ord_type":"market","trade_id":{t.trade_id},"timestamp":"{rfc3339(t.trade_ms)}"}}'
+    )
 
 
 def trade_frames(batch: list[RecordedTrade], symbol: str, kind: str = "update") -> list[str]:
     """One frame per run of trades sharing a millisecond, as Kraken batches simultaneous fills."""
-    return [f'{{"channel":"trade","type":"{kind}","data":[{",".join(_row(t, symbol) for t in group)}]}}'
-            for _, group in itertools.groupby(batch, key=lambda t: t.trade_ms)]
+    return [
+        f'{{"channel":"trade","type":"{kind}","data":[{",".join(_row(t, symbol) for t in group)}]}}'
+        for _, group in itertools.groupby(batch, key=lambda t: t.trade_ms)
+    ]
 
 
 def _malformed(index: int, last: RecordedTrade, symbol: str) -> str:
@@ -72,8 +77,15 @@ def resolve(state: ReplayState, pair: str) -> Timeline | None:
 
 async def serve_v2(conn: ReplayConnection, heartbeat_s: float) -> None:
     ws = conn.ws
-    await ws.send(json.dumps({"channel": "status", "type": "update", "data": [
-        {"api_version": "v2", "connection_id": next(_connection_ids), "system": "online", "version": "2.0.0"}]}))
+    await ws.send(
+        json.dumps(
+            {
+                "channel": "status",
+                "type": "update",
+                "data": [{"api_version": "v2", "connection_id": next(_connection_ids), "system": "online", "version": "2.0.0"}],
+            }
+        )
+    )
     tasks: list[asyncio.Task] = [asyncio.create_task(_heartbeats(conn, heartbeat_s))]
     try:
         async for raw in ws:
@@ -89,8 +101,18 @@ async def serve_v2(conn: ReplayConnection, heartbeat_s: float) -> None:
             elif method == "subscribe" and request.get("params", {}).get("channel") == "trade":
                 tasks += await _subscribe(conn, request["params"], req_id)
             else:
-                await ws.send(json.dumps({"error": f"Unsupported method {method!r}", "method": method, "req_id": req_id,
-                                          "success": False, "time_in": _now(), "time_out": _now()}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "error": f"Unsupported method {method!r}",
+                            "method": method,
+                            "req_id": req_id,
+                            "success": False,
+                            "time_in": _now(),
+                            "time_out": _now(),
+                        }
+                    )
+                )
     except ConnectionClosed:
         pass  # the client went away (or dropped us as stale): nothing to answer any more
     finally:
@@ -111,13 +133,24 @@ async def _subscribe(conn: ReplayConnection, params: dict, req_id) -> list[async
         key = f"kraken:{symbol}"
         if snapshot:
             end = conn.state.cursors.get(key, 0)
-            recent = [timeline[p] for p in range(max(0, end - SNAPSHOT_SIZE), end) if not conn.state.config.faults.skips(timeline[p].trade_id) and not conn.state.withheld(timeline[p].trade_id)]
+            recent = [
+                timeline[p]
+                for p in range(max(0, end - SNAPSHOT_SIZE), end)
+                if not conn.state.config.faults.skips(timeline[p].trade_id) and not conn.state.withheld(timeline[p].trade_id)
+            ]
             if recent:
                 await conn.ws.send(f'{{"channel":"trade","type":"snapshot","data":[{",".join(_row(t, symbol) for t in recent)}]}}')
-        tasks.append(asyncio.create_task(stream(
-            conn, key, timeline, build=lambda batch, s=symbol: trade_frames(batch, s),
-            malformed=lambda i, last, s=symbol: _malformed(i, last, s),
-        )))
+        tasks.append(
+            asyncio.create_task(
+                stream(
+                    conn,
+                    key,
+                    timeline,
+                    build=lambda batch, s=symbol: trade_frames(batch, s),
+                    malformed=lambda i, last, s=symbol: _malformed(i, last, s),
+                )
+            )
+        )
     return tasks
 
 

@@ -1,4 +1,5 @@
 """The replay exchange server: Binance and Kraken WebSocket protocols and their REST history, one port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,14 @@ log = logging.getLogger(__name__)
 _REST = {"/api/v3/historicalTrades": binance_protocol.historical_trades, "/0/public/Trades": kraken_protocol.trades_history}
 
 
-def replay_config(recordings: list[Path], speed: float | None = None, loops: int = 1, faults: FaultPlan | None = None,
-                  kraken_pairs: dict[str, str] | None = None, first_trade_ms: int | None = None) -> ReplayConfig:
+def replay_config(
+    recordings: list[Path],
+    speed: float | None = None,
+    loops: int = 1,
+    faults: FaultPlan | None = None,
+    kraken_pairs: dict[str, str] | None = None,
+    first_trade_ms: int | None = None,
+) -> ReplayConfig:
     """first_trade_ms: shift the recordings so their first trade happens then (loops continue forward from it)."""
     recorded = load_recordings(recordings)
     if first_trade_ms is not None:
@@ -44,8 +51,16 @@ class ReplayServer:
         return f"ws://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._server = await serve(self._handle, self.host, self.port, process_request=self._rest, compression=None,
-                                   ping_interval=self.ping_interval_s, ping_timeout=None, max_queue=None)
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._rest,
+            compression=None,
+            ping_interval=self.ping_interval_s,
+            ping_timeout=None,
+            max_queue=None,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

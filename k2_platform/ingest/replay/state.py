@@ -4,6 +4,7 @@ Each subscription key (protocol + stream as subscribed) has a cursor: the next t
 A reconnecting client continues from its cursor (minus `resend`), so a replay is deterministic:
 trades are lost only where a fault says so.
 """
+
 from __future__ import annotations
 
 import asyncio

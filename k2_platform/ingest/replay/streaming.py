@@ -1,8 +1,9 @@
 """Sending one subscription's trades on one connection, at the configured pace, with faults."""
+
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed

@@ -2,6 +2,7 @@
 cached in the state dir), the way a backfill run builds them (one Dagster run over the day's 24 hourly
 partitions of ohlcv_1m), then that day's bars read back through /v1/ohlcv from `k2 api` in its own process.
 """
+
 from __future__ import annotations
 
 import time
@@ -42,8 +43,10 @@ def _api_p99(port: int, day_start_us: int, requests: int, expected: dict[str, in
         for i in range(requests + len(SYMBOLS)):  # the first round per symbol warms plans and connections
             symbol = list(SYMBOLS)[i % len(SYMBOLS)]
             started = time.perf_counter()
-            response = client.get("/v1/ohlcv", params={"symbol": symbol, "interval": "1m", "start": iso_us(day_start_us),
-                                                       "end": iso_us(day_start_us + DAY_US), "limit": 1440})
+            response = client.get(
+                "/v1/ohlcv",
+                params={"symbol": symbol, "interval": "1m", "start": iso_us(day_start_us), "end": iso_us(day_start_us + DAY_US), "limit": 1440},
+            )
             elapsed = time.perf_counter() - started
             if response.status_code != 200 or len(response.json()["data"]) != expected[symbol]:
                 raise StackError(f"/v1/ohlcv answered {response.status_code}: {response.text[:200]}")
@@ -60,8 +63,12 @@ def run(args, settings) -> dict:
         build_gold(catalog, namespace, sorted(RECORDINGS.glob("*.txt.gz")), args.rows, args.days, END_DAY_US, minute_bars=False)
     day_start = END_DAY_US - DAY_US
     engine = QueryEngine(catalog, namespace)
-    in_day = engine.query("gold_trades", "SELECT count(*) AS n FROM {source} WHERE trade_time >= $start AND trade_time < $end",
-                          {"start": ts(day_start), "end": ts(day_start + DAY_US)}, row_filter=time_range("trade_time", day_start, day_start + DAY_US))
+    in_day = engine.query(
+        "gold_trades",
+        "SELECT count(*) AS n FROM {source} WHERE trade_time >= $start AND trade_time < $end",
+        {"start": ts(day_start), "end": ts(day_start + DAY_US)},
+        row_filter=time_range("trade_time", day_start, day_start + DAY_US),
+    )
     results: dict = {"gold_rows": args.rows, "days": args.days, "day_gold_rows": in_day["n"][0].as_py()}
 
     # Imported here: every `k2` command loads the bench modules, and only this one needs the Dagster definitions.
@@ -72,7 +79,8 @@ def run(args, settings) -> dict:
     defs = build_definitions(bench)
     started = time.perf_counter()
     run_result = defs.resolve_job_def(bar_job_name("1m")).execute_in_process(
-        instance=DagsterInstance.ephemeral(), tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last})
+        instance=DagsterInstance.ephemeral(), tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    )
     results["day_build_s"] = round(time.perf_counter() - started, 2)
     if not run_result.success:
         raise StackError("the ohlcv_1m run over the day failed")

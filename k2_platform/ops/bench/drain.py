@@ -1,4 +1,5 @@
 """`k2 bench drain`: preload N trades into Kafka, then time Kafka -> bronze and bronze -> silver/DLQ -> gold."""
+
 from __future__ import annotations
 
 import gzip
@@ -13,16 +14,16 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from ..kafka_broker import KafkaBroker, ensure_topics
+from ...ingest.normalize import json_text
 from ...lakehouse import backlog
 from ...lakehouse.bronze import drain_to_bronze
 from ...lakehouse.catalog import open_catalog
 from ...lakehouse.gold import build_gold
 from ...lakehouse.refine import refine
 from ...lakehouse.tables import ensure_all_tables
-from ...ingest.normalize import json_text
 from ...schemas.trade import Trade, message_id
 from ...schemas.trade_encoder import encoder_from_settings
+from ..kafka_broker import KafkaBroker, ensure_topics
 
 NAME = "drain"
 HELP = "preload trades into Kafka, then time Kafka->bronze and bronze->gold (exactly-once commits)"
@@ -55,13 +56,32 @@ def _preload(settings, n: int) -> None:
     samples = _templates()
     encoded = []
     for i, d in enumerate(samples[: min(len(samples), n)]):
-        t = Trade(exchange="binance", symbol="BTCUSDT", exchange_symbol="BTCUSDT", base="BTC", quote="USDT", trade_id=str(d["t"]),
-                  price=Decimal(d["p"]), quantity=Decimal(d["q"]), side="SELL" if d["m"] else "BUY", trade_time=d["T"] * 1000,
-                  ingest_time=d["T"] * 1000 + 500, sequence=i, event_time=d["E"] * 1000,
-                  vendor_data={k: json_text(v) for k, v in d.items() if k in VENDOR_FIELDS})
+        t = Trade(
+            exchange="binance",
+            symbol="BTCUSDT",
+            exchange_symbol="BTCUSDT",
+            base="BTC",
+            quote="USDT",
+            trade_id=str(d["t"]),
+            price=Decimal(d["p"]),
+            quantity=Decimal(d["q"]),
+            side="SELL" if d["m"] else "BUY",
+            trade_time=d["T"] * 1000,
+            ingest_time=d["T"] * 1000 + 500,
+            sequence=i,
+            event_time=d["E"] * 1000,
+            vendor_data={k: json_text(v) for k, v in d.items() if k in VENDOR_FIELDS},
+        )
         encoded.append(t.to_avro())
-    p = Producer({"bootstrap.servers": settings.kafka.bootstrap, "linger.ms": 50, "batch.num.messages": 10_000,
-                  "queue.buffering.max.messages": 1_000_000, "compression.type": "lz4"})
+    p = Producer(
+        {
+            "bootstrap.servers": settings.kafka.bootstrap,
+            "linger.ms": 50,
+            "batch.num.messages": 10_000,
+            "queue.buffering.max.messages": 1_000_000,
+            "compression.type": "lz4",
+        }
+    )
     topic = settings.topics.trades("binance")
     encoder = encoder_from_settings(settings, topic)
     for i in range(n):
@@ -99,6 +119,7 @@ def run(args, settings) -> dict:
     started_broker = None
     if not broker.answers(timeout_s=2.0):
         from ..processes import free_port
+
         settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"port": free_port(), "controller_port": free_port()})})
         settings = settings.model_copy(update={"state_dir": work})
         started_broker = KafkaBroker(settings)

@@ -8,6 +8,7 @@ configured one does not answer):
 - end_to_end: the same through WebSocket from `k2 replay-server --speed max` in a child process
   (so the exchange side does not share this process's CPU), until every trade is acknowledged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,13 @@ DEFAULT_RECORDINGS = Path(__file__).resolve().parents[3].parent / "shared" / "da
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--recording", action="append", type=Path, metavar="PATH",
-                        help=f"recording (.txt.gz); repeat for several (default: every file in {DEFAULT_RECORDINGS})")
+    parser.add_argument(
+        "--recording",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help=f"recording (.txt.gz); repeat for several (default: every file in {DEFAULT_RECORDINGS})",
+    )
     parser.add_argument("--loops", type=int, default=10, help="replay the recording this many times (default 10: ~200k trades)")
     parser.add_argument("--skip-end-to-end", action="store_true", help="measure only the in-process pipeline")
 
@@ -90,8 +96,13 @@ def _pipeline(settings: Settings, timelines: dict[str, Timeline]) -> dict:
     cpu_seconds = time.process_time() - cpu_started
     if service.undelivered or service.delivery_failures or service.delivered != len(frames):
         raise RuntimeError(f"benchmark lost messages: {service.undelivered} undelivered, failures {service.delivery_failures[:3]}")
-    return {"trades": len(frames), "seconds": round(seconds, 3), "trades_per_s": round(len(frames) / seconds),
-            "cpu_seconds": round(cpu_seconds, 3), "trades_per_cpu_s": round(len(frames) / cpu_seconds)}
+    return {
+        "trades": len(frames),
+        "seconds": round(seconds, 3),
+        "trades_per_s": round(len(frames) / seconds),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "trades_per_cpu_s": round(len(frames) / cpu_seconds),
+    }
 
 
 def _end_to_end(settings: Settings, recordings: list[Path], loops: int, expected: int) -> dict:
@@ -121,5 +132,9 @@ def _end_to_end(settings: Settings, recordings: list[Path], loops: int, expected
     finally:
         stop_pid(server.pid, timeout_s=10)
     trades = service.stats["binance"].trades
-    return {"end_to_end_trades": trades, "end_to_end_seconds": round(seconds, 3),
-            "end_to_end_trades_per_s": round(trades / seconds), "end_to_end_duplicates": service.stats["binance"].duplicates}
+    return {
+        "end_to_end_trades": trades,
+        "end_to_end_seconds": round(seconds, 3),
+        "end_to_end_trades_per_s": round(trades / seconds),
+        "end_to_end_duplicates": service.stats["binance"].duplicates,
+    }

@@ -5,6 +5,7 @@ the 24h summary of all symbols, and /v1/trades/recent?limit=1000 (hybrid: gold +
 HTTP on loopback under concurrent requests to `k2 api` in its own process, against a broker the bench
 starts on free ports.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,10 @@ from ...lakehouse.catalog import open_catalog
 from ...query.service import QueryService
 from ...query.synthetic import DAY_US, SYMBOLS, build_gold, built_rows
 from ...query.trades import GOLD, TradeFilter, last_trades
+from ...settings import KafkaSettings
+from ..errors import StackError
 from ..kafka_broker import KafkaBroker, ensure_topics
 from ..processes import free_port, log_tail, spawn, stop_pid
-from ..errors import StackError
-from ...settings import KafkaSettings
 
 NAME = "query"
 HELP = "query latency (last 1,000 trades, a day of 1m bars, 24h summary, HTTP API) on a large gold table"
@@ -58,12 +59,20 @@ def _timed(fn, iterations: int) -> list[float]:
 
 def _serve(bench, port: int, workers: int):
     """`k2 api` in its own process, as deployed: the clients' work does not share its interpreter."""
-    env = {**os.environ, "K2_STATE_DIR": str(bench.state_dir), "K2_KAFKA__PORT": str(bench.kafka.port),
-           "K2_KAFKA__CONTROLLER_PORT": str(bench.kafka.controller_port)}
+    env = {
+        **os.environ,
+        "K2_STATE_DIR": str(bench.state_dir),
+        "K2_KAFKA__PORT": str(bench.kafka.port),
+        "K2_KAFKA__CONTROLLER_PORT": str(bench.kafka.controller_port),
+    }
     logs = bench.state_dir / "bench-api"
     logs.mkdir(parents=True, exist_ok=True)
-    proc = spawn([sys.executable, "-m", "k2_platform.ops.cli", "api", "--port", str(port), "--workers", str(workers),
-                  "--log-level", "warning"], logs / "api.log", logs / "api.pid", env=env)
+    proc = spawn(
+        [sys.executable, "-m", "k2_platform.ops.cli", "api", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+        logs / "api.log",
+        logs / "api.pid",
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:

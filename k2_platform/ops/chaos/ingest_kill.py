@@ -8,14 +8,15 @@ every trade exactly once, values exact, no unrepaired gap.
 Recovery time is measured from the restart until Kafka grows again: process start, the read-back
 of each symbol's newest trade, and the REST catch-up of what the killed process never delivered.
 """
+
 from __future__ import annotations
 
 import random
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ...ingest.recording import load_recordings
 from ...settings import Settings
@@ -64,13 +65,21 @@ def add_arguments(parser) -> None:
 
 def scenario(args, settings: Settings, recordings: list[Path], work_dir: Path, progress: Callable[[str], None]) -> DrillResult:
     exchanges = tuple(e.strip() for e in args.exchange.split(",") if e.strip())
-    return run_ingest_kill(settings, recordings, work_dir, kills=args.kills, speed=args.speed, seed=args.seed, exchanges=exchanges,
-                           progress=progress)
+    return run_ingest_kill(settings, recordings, work_dir, kills=args.kills, speed=args.speed, seed=args.seed, exchanges=exchanges, progress=progress)
 
 
-def run_ingest_kill(settings: Settings, recordings: list[Path], work_dir: Path, kills: int = 5, speed: float = 40.0,
-                    seed: int | None = None, exchanges: tuple[str, ...] = DEFAULT_EXCHANGES, run_s: tuple[float, float] = (0.3, 2.0),
-                    timeout_s: float = 300.0, progress: Callable[[str], None] = print) -> DrillResult:
+def run_ingest_kill(
+    settings: Settings,
+    recordings: list[Path],
+    work_dir: Path,
+    kills: int = 5,
+    speed: float = 40.0,
+    seed: int | None = None,
+    exchanges: tuple[str, ...] = DEFAULT_EXCHANGES,
+    run_s: tuple[float, float] = (0.3, 2.0),
+    timeout_s: float = 300.0,
+    progress: Callable[[str], None] = print,
+) -> DrillResult:
     """Kill `k2 ingest` `kills` times, each after a random uniform(*run_s) seconds of producing, then reconcile."""
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)

@@ -1,4 +1,5 @@
 """Reconciling what an exchange sent (the recording) against what is in Kafka, trade by trade."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -78,13 +79,23 @@ def reconcile(settings: Settings, exchange: str, recorded: dict[str, list[Record
     lost = sorted(set(expected) - set(counts))
     gaps = [g for g in map(decode_gap, (m.value() for m in read_topic(settings, settings.topics.feed_gaps))) if g.exchange == exchange]
     return Reconciliation(
-        exchange=exchange, sent=len(expected), in_kafka=len(set(counts) & set(expected)), lost=len(lost),
-        duplicated=sum(c - 1 for c in counts.values()), unexpected=len(set(counts) - set(expected)), wrong_values=wrong,
-        gaps=gaps, lost_ids=lost[:_SHOWN_IDS],
+        exchange=exchange,
+        sent=len(expected),
+        in_kafka=len(set(counts) & set(expected)),
+        lost=len(lost),
+        duplicated=sum(c - 1 for c in counts.values()),
+        unexpected=len(set(counts) - set(expected)),
+        wrong_values=wrong,
+        gaps=gaps,
+        lost_ids=lost[:_SHOWN_IDS],
     )
 
 
 def _matches(trade: dict, source: RecordedTrade) -> bool:
     # Decimals compare by exact value (decimal(38,18) on the wire, the recording's text here): no float anywhere.
-    return (trade["price"] == Decimal(source.price) and trade["quantity"] == Decimal(source.quantity)
-            and trade["side"] == ("SELL" if source.buyer_is_maker else "BUY") and trade["trade_time"] == source.trade_ms * 1000)
+    return (
+        trade["price"] == Decimal(source.price)
+        and trade["quantity"] == Decimal(source.quantity)
+        and trade["side"] == ("SELL" if source.buyer_is_maker else "BUY")
+        and trade["trade_time"] == source.trade_ms * 1000
+    )

@@ -1,12 +1,13 @@
 """The stack a drill runs on: the configured Kafka broker (started as `k2 up` would, if it is not running),
 fresh topics so the reconciliation reads only this drill's records, and a work directory for logs."""
+
 from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ...settings import Settings, TopicSettings
 from ..kafka_broker import KafkaBroker, ensure_topics

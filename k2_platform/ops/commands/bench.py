@@ -1,4 +1,5 @@
 """`k2 bench <name>`: benchmarks, printed as a table and, as the last line, one JSON object."""
+
 from __future__ import annotations
 
 import importlib
@@ -8,8 +9,8 @@ import resource
 import sys
 import time
 
-from .. import bench
 from ...costs import bench_results
+from .. import bench
 
 
 def peak_rss_mb() -> float:
@@ -20,7 +21,9 @@ def print_results(results: dict) -> None:
     width = max(len(k) for k in results)
     print("-" * (width + 24))
     for key, value in results.items():
-        print(f"{key:<{width}}  {value:>20,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{key:<{width}}  {value!s:>20}")
+        print(
+            f"{key:<{width}}  {value:>20,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{key:<{width}}  {value!s:>20}"
+        )
     print("-" * (width + 24))
     print(json.dumps(results, sort_keys=False, default=str))
 

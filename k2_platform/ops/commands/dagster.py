@@ -1,4 +1,5 @@
 """`k2 dagster`: the Dagster UI and daemon (`dagster dev`) with DAGSTER_HOME in the state directory."""
+
 from __future__ import annotations
 
 import os

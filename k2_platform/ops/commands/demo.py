@@ -1,6 +1,7 @@
 """`k2 demo`: the main job on embedded defaults. Brings the stack up, replays the shared recordings
 through the local exchange, ingests them into Kafka, and runs the Dagster UI whose drain sensors
 materialize bronze -> silver -> gold. Ctrl-C stops everything this command started."""
+
 from __future__ import annotations
 
 import signal
@@ -54,8 +55,10 @@ def run(args, settings) -> int:
                 children[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
             print(f"{name} started (pid {children[name].pid}, log {logs / (name + '.log')})", flush=True)
         children["dagster"] = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT)
-        print(f"dagster started (pid {children['dagster'].pid}): UI on http://{args.host}:{args.port}, "
-              "drain sensors run bronze -> silver -> gold", flush=True)
+        print(
+            f"dagster started (pid {children['dagster'].pid}): UI on http://{args.host}:{args.port}, drain sensors run bronze -> silver -> gold",
+            flush=True,
+        )
         return children["dagster"].wait()
     except KeyboardInterrupt:
         return 0

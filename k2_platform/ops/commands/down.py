@@ -1,4 +1,5 @@
 """`k2 down`: stop the processes `k2 up` started; data stays unless --wipe."""
+
 from __future__ import annotations
 
 from ..stack import down

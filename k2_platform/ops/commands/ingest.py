@@ -1,4 +1,5 @@
 """`k2 ingest`: exchange WebSocket feeds -> normalized Avro trades in Kafka (a long-running service)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,12 @@ from ..errors import StackError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ingest", help="run the exchange feeds and produce trades to Kafka",
-                       description="Connects to Binance/Kraken (or the local replay exchange), normalizes trades exactly, repairs "
-                                   "trade-id gaps from REST, and produces Avro records (idempotent, acks=all) until SIGTERM/SIGINT.")
+    p = sub.add_parser(
+        "ingest",
+        help="run the exchange feeds and produce trades to Kafka",
+        description="Connects to Binance/Kraken (or the local replay exchange), normalizes trades exactly, repairs "
+        "trade-id gaps from REST, and produces Avro records (idempotent, acks=all) until SIGTERM/SIGINT.",
+    )
     p.add_argument("--exchange", default=",".join(EXCHANGES), help=f"comma-separated exchanges (default {','.join(EXCHANGES)})")
     p.add_argument("--symbols", default="BTCUSDT", help="comma-separated canonical symbols, e.g. BTCUSDT,BTCUSD (default BTCUSDT)")
     source = p.add_mutually_exclusive_group()
@@ -35,6 +39,9 @@ def run(args, settings) -> int:
     service = IngestService(settings, feeds, idle_exit_s=args.exit_after_idle)
     code = asyncio.run(service.run(handle_signals=True))
     for exchange, s in service.stats.items():
-        print(f"{exchange}: {s.messages:,} frames, {s.trades:,} trades ({s.repaired_trades:,} from REST), {s.duplicates:,} duplicates "
-              f"dropped, {s.rejects:,} rejected, gaps {s.gaps_repaired}/{s.gaps_found} repaired", flush=True)
+        print(
+            f"{exchange}: {s.messages:,} frames, {s.trades:,} trades ({s.repaired_trades:,} from REST), {s.duplicates:,} duplicates "
+            f"dropped, {s.rejects:,} rejected, gaps {s.gaps_repaired}/{s.gaps_found} repaired",
+            flush=True,
+        )
     return code

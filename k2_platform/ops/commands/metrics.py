@@ -1,4 +1,5 @@
 """`k2 metrics`: serve the lakehouse's Prometheus metrics (consumer lag, freshness, table rows, drain runs)."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,12 @@ from ...settings import Settings
 
 
 def register(sub) -> None:
-    p = sub.add_parser("metrics", help="serve lakehouse metrics for Prometheus (lag, freshness, drain runs; `k2 up --with-monitoring` starts it)",
-                       description="Computed on each scrape from Kafka watermarks and snapshot summaries; drain-run counters from the "
-                                   "state directory. Address from settings (K2_MONITORING__HOST, K2_MONITORING__EXPORTER_PORT).")
+    p = sub.add_parser(
+        "metrics",
+        help="serve lakehouse metrics for Prometheus (lag, freshness, drain runs; `k2 up --with-monitoring` starts it)",
+        description="Computed on each scrape from Kafka watermarks and snapshot summaries; drain-run counters from the "
+        "state directory. Address from settings (K2_MONITORING__HOST, K2_MONITORING__EXPORTER_PORT).",
+    )
     p.add_argument("--settings-file", type=Path, help="JSON settings to use instead of the environment's (written by `k2 up`)")
     p.set_defaults(func=run)
 

@@ -1,14 +1,15 @@
 """`k2 query`: SQL over K2's tables (views named after them) and shortcuts for common questions."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ...query.bars import INTERVAL_US, INTERVALS
 from ...query.output import FORMATS, render
 from ...query.rows import json_row, us_of
-from ...query.summary import TIME_COLUMNS as SUMMARY_TIMES
 from ...query.service import QueryService
+from ...query.summary import TIME_COLUMNS as SUMMARY_TIMES
 from ...query.trades import TIME_COLUMNS, TRADE_COLUMNS, TradeFilter, last_trades
 from ...query.views import register_views
 from ...settings import EXCHANGES
@@ -16,7 +17,7 @@ from ...settings import EXCHANGES
 
 def _time(text: str) -> int:
     moment = datetime.fromisoformat(text)
-    return us_of(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return us_of(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _print_table(table, fmt: str) -> None:
@@ -76,8 +77,11 @@ def _handler(action):
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("query", help="query K2's tables: SQL, or shortcuts for trades, bars, summary, symbols",
-                            description="Query the Iceberg tables with DuckDB. Output as an aligned table, CSV or JSON.")
+    parser = sub.add_parser(
+        "query",
+        help="query K2's tables: SQL, or shortcuts for trades, bars, summary, symbols",
+        description="Query the Iceberg tables with DuckDB. Output as an aligned table, CSV or JSON.",
+    )
     actions = parser.add_subparsers(dest="query_action", metavar="ACTION", required=True)
 
     def add(name: str, help_text: str, action):

@@ -1,4 +1,5 @@
 """`k2 status`: what runs and where."""
+
 from __future__ import annotations
 
 import json

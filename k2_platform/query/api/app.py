@@ -7,7 +7,7 @@ letters and digits and known, times parse as datetimes, limits are capped by Set
 import json
 import time
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query
@@ -48,7 +48,7 @@ def _json_rows(rows: list[str], rest: dict) -> Response:
 def _us(moment: datetime | None) -> int | None:
     if moment is None:
         return None
-    return us_of(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return us_of(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _check_range(start_us: int | None, end_us: int | None) -> None:
@@ -68,9 +68,14 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
             service.close()
 
     Limit = Annotated[int, Query(ge=1, le=cap, description=f"Rows to return, at most {cap}")]
-    app = FastAPI(title="K2 market data API", version="1.0.0", responses=errors.ERROR_RESPONSES, lifespan=lifespan,
-                  description="Trades and bars from K2's Iceberg lakehouse; recent trades include the Kafka tail. "
-                              "Decimals are exact strings; times are ISO 8601 UTC.")
+    app = FastAPI(
+        title="K2 market data API",
+        version="1.0.0",
+        responses=errors.ERROR_RESPONSES,
+        lifespan=lifespan,
+        description="Trades and bars from K2's Iceberg lakehouse; recent trades include the Kafka tail. "
+        "Decimals are exact strings; times are ISO 8601 UTC.",
+    )
     errors.install(app)
     registry = CollectorRegistry()
     registry.register(DegradationCollector(settings))
@@ -78,9 +83,14 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
     app.state.service = service
 
     @app.get("/v1/trades", response_model=models.TradesPage, summary="Trades of a symbol in a time range, paged")
-    def trades(symbol: Symbol, exchange: Exchange = None, start: Start = None, end: End = None,
-               limit: Limit = settings.query.default_limit,
-               cursor: Annotated[str | None, Query(max_length=512, description="Opaque cursor from the previous page")] = None):
+    def trades(
+        symbol: Symbol,
+        exchange: Exchange = None,
+        start: Start = None,
+        end: End = None,
+        limit: Limit = settings.query.default_limit,
+        cursor: Annotated[str | None, Query(max_length=512, description="Opaque cursor from the previous page")] = None,
+    ):
         flt = TradeFilter(service.check_symbol(symbol), exchange, _us(start), _us(end))
         _check_range(flt.start_us, flt.end_us)
         fingerprint = query_fingerprint(flt.symbol, exchange, flt.start_us, flt.end_us)
@@ -95,12 +105,25 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
     @app.get("/v1/trades/recent", response_model=models.RecentTrades, summary="Latest trades: gold plus the Kafka tail, exact")
     def recent(symbol: Symbol, exchange: Exchange = None, limit: Limit = settings.query.default_limit):
         result = service.recent(TradeFilter(service.check_symbol(symbol), exchange), limit)
-        return _json_rows(result.json_rows, {"snapshot_id": result.snapshot_id, "kafka_offsets": result.kafka_offsets,
-                                             "kafka_end_offsets": result.kafka_end_offsets, "tail_records": result.tail_records})
+        return _json_rows(
+            result.json_rows,
+            {
+                "snapshot_id": result.snapshot_id,
+                "kafka_offsets": result.kafka_offsets,
+                "kafka_end_offsets": result.kafka_end_offsets,
+                "tail_records": result.tail_records,
+            },
+        )
 
     @app.get("/v1/ohlcv", response_model=models.Bars, summary="OHLCV bars of a symbol")
-    def ohlcv(symbol: Symbol, interval: Annotated[Literal[INTERVALS], Query(description="Bar size")] = "1m",  # type: ignore[valid-type]
-              start: Start = None, end: End = None, limit: Limit = settings.query.default_limit, exchange: Exchange = None):
+    def ohlcv(
+        symbol: Symbol,
+        interval: Annotated[Literal[INTERVALS], Query(description="Bar size")] = "1m",  # type: ignore[valid-type]
+        start: Start = None,
+        end: End = None,
+        limit: Limit = settings.query.default_limit,
+        exchange: Exchange = None,
+    ):
         checked = service.check_symbol(symbol)
         end_us = _us(end) if end is not None else time.time_ns() // 1000
         start_us = _us(start) if start is not None else end_us - limit * INTERVAL_US[interval]
@@ -115,17 +138,30 @@ def create_app(settings: Settings, service: QueryService | None = None) -> FastA
     def summary(as_of: Annotated[datetime | None, Query(description="Window end (default: now)")] = None):
         end_us = _us(as_of) if as_of is not None else time.time_ns() // 1000
         rows = service.summary(end_us)
-        return _json({"window_start": iso_us(end_us - settings.query.summary_window_h * 3_600_000_000),
-                      "window_end": iso_us(end_us), "data": [json_row(r, SUMMARY_TIMES) for r in rows]})
+        return _json(
+            {
+                "window_start": iso_us(end_us - settings.query.summary_window_h * 3_600_000_000),
+                "window_end": iso_us(end_us),
+                "data": [json_row(r, SUMMARY_TIMES) for r in rows],
+            }
+        )
 
-    @app.get("/health", response_model=models.Health, responses={503: {"model": models.Health}},
-             summary="Broker, catalog, gold freshness (503 when any is not ok) and the degradation level")
+    @app.get(
+        "/health",
+        response_model=models.Health,
+        responses={503: {"model": models.Health}},
+        summary="Broker, catalog, gold freshness (503 when any is not ok) and the degradation level",
+    )
     def get_health():
         report = health(service)
         return _json(report, 200 if report["ok"] else 503)
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response,
-             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus exposition"}})
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus exposition"}},
+    )
     def metrics():
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

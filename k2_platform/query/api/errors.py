@@ -1,4 +1,5 @@
 """Every client error is a 4xx with one body shape: {"error": {"code", "message", "parameter"}}."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI, Request

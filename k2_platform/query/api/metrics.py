@@ -1,4 +1,5 @@
 """Prometheus metrics of the API: requests by route and status, latency by route."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,7 @@ class ApiMetrics:
     def __init__(self, app, registry: CollectorRegistry):
         self.app = app
         self.requests = Counter("k2_api_requests", "API requests", ("method", "route", "status"), registry=registry)
-        self.latency = Histogram("k2_api_request_seconds", "API request latency", ("method", "route"),
-                                 buckets=_BUCKETS, registry=registry)
+        self.latency = Histogram("k2_api_request_seconds", "API request latency", ("method", "route"), buckets=_BUCKETS, registry=registry)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -1,13 +1,20 @@
 """Response shapes, for the OpenAPI document. Decimals are exact strings (never JSON numbers, which
 clients parse as floats); times are ISO 8601 UTC strings with microseconds."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-DecimalText = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", description="Exact decimal as a string (up to 38 digits, 18 after the point)",
-                                   examples=["61837.63", "0.0000001234"])]
+DecimalText = Annotated[
+    str,
+    Field(
+        pattern=r"^-?\d+(\.\d+)?$",
+        description="Exact decimal as a string (up to 38 digits, 18 after the point)",
+        examples=["61837.63", "0.0000001234"],
+    ),
+]
 Timestamp = Annotated[str, Field(description="ISO 8601 UTC with microseconds", examples=["2024-08-08T23:54:15.342000Z"])]
 
 
