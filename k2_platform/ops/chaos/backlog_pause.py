@@ -8,27 +8,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...settings import Settings
-from .lake_drill import ALL_STEPS, MEMORY_LIMIT_MB, Result, lake_settings, reconcile_gold, run_drain
+from .lake_drill import ALL_STEPS, MEMORY_LIMIT_MB, lake_settings, reconcile_gold, run_drain
+from .result import ChaosResult
 from .source import SourceProducer
-from .stack import drill_stack
 
 NAME = "backlog"
 HELP = "pause the drains until >= 1M messages wait in Kafka, then drain them within the memory limit and reconcile"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--backlog-trades", type=int, default=1_000_000, help="messages in the backlog (default 1,000,000)")
-    parser.add_argument("--backlog-memory-mb", type=int, default=MEMORY_LIMIT_MB, help="peak RSS allowed to the draining process")
+    parser.add_argument("--trades", type=int, default=1_000_000, help="messages in the backlog (default 1,000,000)")
+    parser.add_argument("--memory-mb", type=int, default=MEMORY_LIMIT_MB, help="peak RSS allowed to the draining process")
 
 
-def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Result:
-    with drill_stack(settings, NAME, progress) as (drill, work):
-        return backlog(drill, work, args.backlog_trades, args.backlog_memory_mb, progress)
+def scenario(args, drill: Settings, recordings, work: Path, progress: Callable[[str], None]) -> ChaosResult:
+    return backlog(drill, work, args.trades, args.memory_mb, progress)
 
 
 def backlog(
     settings: Settings, work: Path, trades: int = 1_000_000, memory_mb: int = MEMORY_LIMIT_MB, progress: Callable[[str], None] = print
-) -> Result:
+) -> ChaosResult:
     lake = lake_settings(settings, work)
     started = time.monotonic()
     with SourceProducer(lake) as producer:

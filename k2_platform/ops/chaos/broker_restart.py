@@ -4,7 +4,6 @@ reason and catch up after. The drill runs its own broker on free ports: the user
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +13,8 @@ from ...settings import Settings, TopicSettings
 from ..kafka_broker import KafkaBroker, ensure_topics
 from ..processes import free_port
 from .drain_loop import DrainLoop
-from .lake_drill import Result, drain_until_empty, lake_settings, reconcile_gold
+from .lake_drill import drain_until_empty, lake_settings, reconcile_gold
+from .result import ChaosResult
 from .source import SourceProducer
 
 NAME = "broker-restart"
@@ -22,18 +22,17 @@ HELP = "stop and restart the Kafka broker mid-stream while producing and drainin
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--broker-restart-trades", type=int, default=200_000, help="trades streamed across the restart (default 200,000)")
-    parser.add_argument("--broker-restart-down-s", type=float, default=20.0, help="seconds the broker stays stopped (default 20)")
+    parser.add_argument("--trades", type=int, default=200_000, help="trades streamed across the restart (default 200,000)")
+    parser.add_argument("--down-s", type=float, default=20.0, help="seconds the broker stays stopped (default 20)")
 
 
-def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Result:
-    with tempfile.TemporaryDirectory(prefix=f"k2-chaos-{NAME}-") as work:
-        return broker_restart(settings, Path(work), args.broker_restart_trades, args.broker_restart_down_s, progress)
+def scenario(args, drill: Settings, recordings, work: Path, progress: Callable[[str], None]) -> ChaosResult:
+    return broker_restart(drill, work, args.trades, args.down_s, progress)
 
 
 def broker_restart(
     settings: Settings, work: Path, trades: int = 200_000, down_s: float = 20.0, progress: Callable[[str], None] = print, stream_s: float = 10.0
-) -> Result:
+) -> ChaosResult:
     """Streams `trades` over about `stream_s` seconds; the broker stops a third of the way in, for `down_s` seconds."""
     kafka = settings.kafka.model_copy(update={"port": free_port(), "controller_port": free_port(), "external_bootstrap": None})
     own = settings.model_copy(

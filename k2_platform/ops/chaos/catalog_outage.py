@@ -12,22 +12,21 @@ from ...settings import Settings
 from ..processes import free_port
 from ..seaweedfs import PORT_FIELDS, SeaweedFS
 from .drain_loop import DrainLoop
-from .lake_drill import Result, drain_until_empty, lake_settings, reconcile_gold
+from .lake_drill import drain_until_empty, lake_settings, reconcile_gold
+from .result import ChaosResult
 from .source import SourceProducer
-from .stack import drill_stack
 
 NAME = "catalog-outage"
 HELP = "stop the s3 profile's catalog and object store (SeaweedFS) mid-drain for a while, restart it, reconcile gold"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--catalog-outage-s", type=float, default=60.0, help="seconds SeaweedFS stays stopped (default 60)")
-    parser.add_argument("--catalog-outage-trades", type=int, default=100_000, help="trades produced around the outage (default 100,000)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="seconds SeaweedFS stays stopped (default 60)")
+    parser.add_argument("--trades", type=int, default=100_000, help="trades produced around the outage (default 100,000)")
 
 
-def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Result:
-    with drill_stack(settings, NAME, progress) as (drill, work):
-        return catalog_outage(drill, work, args.catalog_outage_trades, args.catalog_outage_s, progress)
+def scenario(args, drill: Settings, recordings, work: Path, progress: Callable[[str], None]) -> ChaosResult:
+    return catalog_outage(drill, work, args.trades, args.seconds, progress)
 
 
 def s3_lake(settings: Settings, work: Path) -> Settings:
@@ -47,7 +46,7 @@ def catalog_outage(
     progress: Callable[[str], None] = print,
     first_drain_timeout_s: float = 120.0,
     in_run_s: float = 2.5,
-) -> Result:
+) -> ChaosResult:
     lake = s3_lake(settings, work)
     seaweed = SeaweedFS(lake)
     progress(f"{NAME}: {seaweed.start(progress=lambda _m: None)}")

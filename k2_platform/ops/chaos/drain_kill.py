@@ -15,23 +15,22 @@ from pathlib import Path
 
 from ...lakehouse.faults import KILL_POINTS
 from ...settings import Settings
-from .lake_drill import ALL_STEPS, Result, drain_until_empty, finish_drain, lake_settings, reconcile_gold, run_drain, start_drain
+from .lake_drill import ALL_STEPS, drain_until_empty, finish_drain, lake_settings, reconcile_gold, run_drain, start_drain
+from .result import ChaosResult
 from .source import SourceProducer
-from .stack import drill_stack
 
 NAME = "drain-kill"
 HELP = "SIGKILL drain runs at every commit point and at random instants, restart them, reconcile gold against the source"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--drain-kill-count", type=int, default=5, help="random-instant SIGKILLs besides the 9 commit points (default 5)")
-    parser.add_argument("--drain-kill-trades", type=int, default=20_000, help="trades produced before each kill (default 20,000)")
-    parser.add_argument("--drain-kill-seed", type=int, help="seed of the random kill instants (default: random, in the details)")
+    parser.add_argument("--count", type=int, default=5, help="random-instant SIGKILLs besides the 9 commit points (default 5)")
+    parser.add_argument("--trades", type=int, default=20_000, help="trades produced before each kill (default 20,000)")
+    parser.add_argument("--seed", type=int, help="seed of the random kill instants (default: random, in the details)")
 
 
-def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Result:
-    with drill_stack(settings, NAME, progress) as (drill, work):
-        return drain_kill(drill, work, args.drain_kill_count, args.drain_kill_trades, args.drain_kill_seed, progress)
+def scenario(args, drill: Settings, recordings, work: Path, progress: Callable[[str], None]) -> ChaosResult:
+    return drain_kill(drill, work, args.count, args.trades, args.seed, progress)
 
 
 def drain_kill(
@@ -42,7 +41,7 @@ def drain_kill(
     seed: int | None = None,
     progress: Callable[[str], None] = print,
     kill_window_s: tuple[float, float] = (1.0, 4.0),
-) -> Result:
+) -> ChaosResult:
     seed = random.SystemRandom().randrange(2**32) if seed is None else seed
     rng = random.Random(seed)
     # Several runs per backlog, so a kill lands between commits of one drain, not only before the first.

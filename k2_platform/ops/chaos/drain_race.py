@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...settings import Settings
-from .lake_drill import ALL_STEPS, Result, drain_until_empty, finish_drain, lake_settings, reconcile_gold, start_drain
+from .lake_drill import ALL_STEPS, drain_until_empty, finish_drain, lake_settings, reconcile_gold, start_drain
+from .result import ChaosResult
 from .source import SourceProducer
-from .stack import drill_stack
 
 NAME = "drain-race"
 HELP = "two drain processes race on the same range of each step: exactly one commits, gold is exact"
@@ -23,16 +23,17 @@ _LEAD_S = 4.0  # both processes start, import and find their range within this; 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--drain-race-rounds", type=int, default=3, help="races per step (default 3)")
-    parser.add_argument("--drain-race-trades", type=int, default=20_000, help="trades produced before each round (default 20,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="races per step (default 3)")
+    parser.add_argument("--trades", type=int, default=20_000, help="trades produced before each round (default 20,000)")
 
 
-def run(args, settings: Settings, progress: Callable[[str], None] = print) -> Result:
-    with drill_stack(settings, NAME, progress) as (drill, work):
-        return drain_race(drill, work, args.drain_race_rounds, args.drain_race_trades, progress)
+def scenario(args, drill: Settings, recordings, work: Path, progress: Callable[[str], None]) -> ChaosResult:
+    return drain_race(drill, work, args.rounds, args.trades, progress)
 
 
-def drain_race(settings: Settings, work: Path, rounds: int = 3, trades_per_round: int = 20_000, progress: Callable[[str], None] = print) -> Result:
+def drain_race(
+    settings: Settings, work: Path, rounds: int = 3, trades_per_round: int = 20_000, progress: Callable[[str], None] = print
+) -> ChaosResult:
     lake = lake_settings(settings, work)
     logs = work / "drains"
     races, recoveries = [], []

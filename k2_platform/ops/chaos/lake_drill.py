@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...lakehouse.catalog import open_catalog
@@ -17,24 +17,11 @@ from ...lakehouse.gold import TABLE as GOLD
 from ...lakehouse.tables import load
 from ...settings import Settings
 from ..errors import StackError
+from .result import ChaosResult
 from .source import Source, SourceTrade
 
 MEMORY_LIMIT_MB = 1024  # DESIGN: a drain run stays within 1 GB whatever the backlog
 _SHOWN = 5
-
-
-@dataclass
-class Result:
-    """One scenario's outcome, in the shape every `k2 chaos` scenario reports."""
-
-    name: str
-    sent: int
-    in_gold: int
-    lost: int
-    duplicated: int
-    max_recovery_s: float
-    passed: bool
-    details: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -118,7 +105,7 @@ def drain_until_empty(settings: Settings, log_dir: Path, timeout_s: float = 300.
         time.sleep(retry_s)
 
 
-def reconcile_gold(name: str, settings: Settings, source: Source, max_recovery_s: float, ok: bool = True, **details) -> Result:
+def reconcile_gold(name: str, settings: Settings, source: Source, max_recovery_s: float, ok: bool = True, **details) -> ChaosResult:
     """gold_trades against the source by message_id: each trade once, with exactly its exchange, trade id, price and quantity."""
     columns = ("message_id", "exchange", "trade_id", "price", "quantity")
     rows = load(open_catalog(settings), settings.catalog.namespace, GOLD).scan(selected_fields=columns).to_arrow().to_pylist()
@@ -140,4 +127,4 @@ def reconcile_gold(name: str, settings: Settings, source: Source, max_recovery_s
         wrong_ids=wrong[:_SHOWN],
     )
     passed = ok and not (lost or duplicated or wrong or unexpected or source.delivery_errors) and in_gold == source.sent == len(rows)
-    return Result(name, source.sent, in_gold, len(lost), duplicated, round(max_recovery_s, 3), passed, details)
+    return ChaosResult(name, source.sent, in_gold, len(lost), duplicated, round(max_recovery_s, 3), passed, details)

@@ -12,12 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from ..chaos import disconnects, ingest_kill, poison, rest_gap
+from ..chaos import backlog_pause, broker_restart, catalog_outage, disconnects, drain_kill, drain_race, ingest_kill, poison, rest_gap
 from ..chaos.result import ChaosResult
 from ..chaos.stack import drill_stack
 from .demo import recordings
 
-_SCENARIOS = {m.NAME: m for m in (ingest_kill, disconnects, rest_gap, poison)}
+# Feed side (recording -> ingest -> Kafka -> gold), then platform side (drains, broker, catalog, backlog).
+_SCENARIOS = {m.NAME: m for m in (ingest_kill, disconnects, rest_gap, poison, drain_kill, drain_race, broker_restart, catalog_outage, backlog_pause)}
 
 
 class _ScenarioOptions:
