@@ -69,6 +69,8 @@ def test_the_ui_shows_every_group_and_asset_and_gold_with_its_rows_and_passed_ch
         expect(page.get_by_role("row", name=re.compile(r"^rows_written ")).get_by_role("cell").last).to_have_text(str(rows_written))
         page.screenshot(path=tmp_path / "gold_trades.png", full_page=True)
         page.goto(f"{url}/assets/gold_trades?view=checks")
+        # The list is rendered (every check's latest run) before anything in it is clicked: a click during loading is lost.
+        expect(page.get_by_text("Succeeded", exact=True)).to_have_count(len(checks))
         for name, description in sorted(checks.items()):  # select each check in the list, as a user clicks it
             page.get_by_text(name, exact=True).first.click()
             expect(page).to_have_url(re.compile(rf"checkDetail={name}(&|$)"))
