@@ -11,33 +11,12 @@ from decimal import Decimal
 
 from confluent_kafka import Producer
 
-from k2_platform.schemas.trade import Trade
+from k2_platform.ops.chaos.source import BASE_US, numbered_trade
 from k2_platform.schemas.trade_encoder import TradeEncoder
-
-BASE_US = 1_723_161_255_342_000  # 2024-08-08 23:54:15 UTC, the shared recordings' start
-PRICES = (Decimal("61837.63000000"), Decimal("0.0000001234"), Decimal("105433.6"))
-QUANTITIES = (Decimal("0.02000000"), Decimal("46116860414"), Decimal("0.00012"))
 
 
 def trade(exchange: str, i: int, **overrides) -> dict:
-    symbol, venue = ("BTCUSDT", "BTCUSDT") if exchange == "binance" else ("BTCUSD", "XBT/USD")
-    t = Trade(
-        exchange=exchange,
-        symbol=symbol,
-        exchange_symbol=venue,
-        base="BTC",
-        quote="USDT" if exchange == "binance" else "USD",
-        trade_id=str(10_000_000 + i),
-        price=PRICES[i % 3],
-        quantity=QUANTITIES[i % 3],
-        side="BUY" if i % 2 else "SELL",
-        trade_time=BASE_US + i * 7_000,
-        ingest_time=BASE_US + i * 7_000 + 900,
-        sequence=i,
-        event_time=BASE_US + i * 7_000 + 1,
-        vendor_data={"m": str(bool(i % 2)).lower()},
-    )
-    record = t.to_avro()
+    record = numbered_trade(exchange, i).to_avro()
     record.update(overrides)
     return record
 

@@ -27,9 +27,8 @@ class SourceTrade:
     quantity: Decimal
 
 
-def source_trade(i: int) -> Trade:
-    """Trade number i: both exchanges, distinct trade ids, the decimals cycling through the extremes."""
-    exchange = "binance" if i % 3 else "kraken"
+def numbered_trade(exchange: str, i: int) -> Trade:
+    """Trade number i of `exchange`: distinct trade ids, the decimals cycling through the extremes (also the tests' input)."""
     symbol, venue, base, quote = VENUES[exchange]
     return Trade(
         exchange=exchange,
@@ -47,6 +46,11 @@ def source_trade(i: int) -> Trade:
         event_time=BASE_US + i * 7_000 + 1,
         vendor_data={"m": str(bool(i % 2)).lower()},
     )
+
+
+def source_trade(i: int) -> Trade:
+    """Trade number i, two thirds Binance and a third Kraken."""
+    return numbered_trade("binance" if i % 3 else "kraken", i)
 
 
 @dataclass
