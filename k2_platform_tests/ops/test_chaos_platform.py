@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def assert_exact(result, sent: int) -> None:
     assert (result.sent, result.in_gold, result.lost, result.duplicated) == (sent, sent, 0, 0), result.details
     assert (result.details["wrong_values"], result.details["unexpected"], result.details["delivery_errors"]) == (0, 0, 0)
-    assert result.passed and result.max_recovery_s > 0
+    assert result.passed and result.max_recovery_s > 0, result.details
 
 
 def test_drain_runs_killed_at_every_commit_point_and_at_random_lose_and_duplicate_nothing(settings, tmp_path):

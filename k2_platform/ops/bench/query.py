@@ -26,6 +26,7 @@ from ...query.trades import GOLD, TradeFilter, last_trades
 from ...settings import KafkaSettings
 from ..errors import StackError
 from ..kafka_broker import KafkaBroker, ensure_topics
+from ..memory import peak_rss_mb
 from ..processes import free_port, log_tail, spawn, stop_pid
 
 NAME = "query"
@@ -84,14 +85,6 @@ def _serve(bench, port: int, workers: int):
             stop_pid(proc.pid)
             raise StackError(f"benchmark API server did not start: {log_tail(logs / 'api.log')}")
         time.sleep(0.2)
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    """The server's own peak resident memory (with several workers, the master's only)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
 
 
 def _api_run(port: int, requests: int, concurrency: int) -> list[float]:
@@ -173,7 +166,7 @@ def _measure(args, bench, catalog, build_s: float) -> dict:
     server = _serve(bench, port, args.api_workers)
     try:
         api = _api_run(port, args.api_requests, args.concurrency)
-        results["api_server_peak_rss_mb"] = _peak_rss_mb(server.pid)
+        results["api_server_peak_rss_mb"] = peak_rss_mb(server.pid)
     finally:
         stop_pid(server.pid)
     results["api_requests"], results["api_concurrency"], results["api_workers"] = len(api), args.concurrency, args.api_workers

@@ -1,5 +1,5 @@
 """Drill: drains paused while trades keep coming, until the backlog holds `--backlog-trades` messages;
-then one drain process catches up, within the memory limit (its own peak RSS, from getrusage)."""
+then one drain process catches up, within the memory limit (its own peak RSS, VmHWM)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 
@@ -17,6 +16,7 @@ from ...lakehouse import backlog, bronze, gold, refine
 from ...lakehouse.catalog import open_catalog
 from ...lakehouse.tables import ensure_all_tables
 from ...settings import Settings
+from ..memory import peak_rss_mb
 
 STEPS = {
     "bronze": (backlog.bronze_backlog, bronze.drain_to_bronze),
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the drill records the reason; the process must not hide it in a traceback
         print(f"drain failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}", file=sys.stderr, flush=True)
         return 1
-    _emit(peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    _emit(peak_rss_mb=peak_rss_mb())
     return 0
 
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-import resource
 import sys
 import time
 
 from ...costs import bench_results
 from .. import bench
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+from ..memory import peak_rss_mb
 
 
 def print_results(results: dict) -> None:
